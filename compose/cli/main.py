@@ -1,0 +1,133 @@
+"""Entry point: global flags as docker compose has them, one module per command, one error boundary.
+
+Start-up time is a feature: this module and every command module import only the standard library at
+module level. Heavy libraries (networkx, jsonschema, pyroute2, rich) are imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from compose import __version__
+
+# Command name -> module under compose.cli.commands. Each module defines HELP, add_arguments(parser) and
+# run(args) -> int. Aliases map to the same module.
+COMMANDS: dict[str, str] = {
+    "version": "version",
+}
+ALIASES: dict[str, str] = {}
+
+GLOBAL_FLAGS_WITH_VALUE = frozenset({
+    "-f", "--file", "-p", "--project-name", "--project-directory", "--profile", "--env-file", "--parallel",
+    "--progress", "--ansi", "--root",
+})
+PROGRESS_MODES = ("auto", "tty", "plain", "json", "quiet")
+ANSI_MODES = ("never", "always", "auto")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hoist",
+        description="hoist: define and run multi-container applications (a docker compose work-alike with "
+        "its own container runtime).",
+        epilog="Run 'hoist COMMAND --help' for more information on a command. "
+        "'hoist compose COMMAND' is accepted too.",
+    )
+    parser.add_argument("-v", "--version", action="store_true", help="show the hoist version and exit")
+    add_global_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"compose.cli.commands.{module_name}")
+        aliases = [a for a, target in ALIASES.items() if target == name]
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP, aliases=aliases)
+        module.add_arguments(cmd)
+        # Global flags are accepted after the command too (cobra's persistent flags allow that).
+        add_global_flags(cmd, after_command=True)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def add_global_flags(parser: argparse.ArgumentParser, *, after_command: bool = False) -> None:
+    g = parser.add_argument_group("global options")
+    if after_command:
+        # SUPPRESS: a flag not given after the command must not reset the value given before it.
+        g = _SuppressingGroup(g)  # type: ignore[assignment]
+    g.add_argument("-f", "--file", dest="files", action="append", default=None, metavar="FILE",
+                   help="compose configuration file (repeatable; '-' reads standard input)")
+    g.add_argument("-p", "--project-name", dest="project_name", metavar="NAME", help="project name")
+    g.add_argument("--project-directory", dest="project_directory", metavar="DIR",
+                   help="alternate working directory (default: the directory of the first compose file)")
+    g.add_argument("--profile", dest="profiles", action="append", default=None, metavar="PROFILE",
+                   help="enable a profile (repeatable)")
+    g.add_argument("--env-file", dest="env_files", action="append", default=None, metavar="FILE",
+                   help="alternate environment file (repeatable)")
+    g.add_argument("--parallel", type=int, default=int(os.environ.get("COMPOSE_PARALLEL_LIMIT", "-1")),
+                   metavar="N", help="maximum parallelism, -1 for unlimited")
+    g.add_argument("--progress", choices=PROGRESS_MODES, default=os.environ.get("COMPOSE_PROGRESS", "auto"),
+                   help="progress output type")
+    g.add_argument("--ansi", choices=ANSI_MODES, default=os.environ.get("COMPOSE_ANSI", "auto"),
+                   help="control when to print ANSI control characters")
+    g.add_argument("--dry-run", action="store_true", help="show what would be done without doing it")
+    g.add_argument("--compatibility", action="store_true", help="run in backward compatibility mode")
+    g.add_argument("--root", default=None, metavar="DIR",
+                   help="state root directory (default $HOIST_ROOT or /var/lib/hoist)")
+
+
+class _SuppressingGroup:
+    """Adds arguments whose default is SUPPRESS, and never a short flag that a command already uses."""
+
+    def __init__(self, group: argparse._ArgumentGroup) -> None:
+        self._group = group
+
+    def add_argument(self, *flags: str, **kwargs: object) -> None:
+        kwargs["default"] = argparse.SUPPRESS
+        kwargs["help"] = argparse.SUPPRESS
+        taken = self._group._option_string_actions  # shared with the parser
+        free = [f for f in flags if f not in taken]
+        if free:
+            self._group.add_argument(*free, **kwargs)  # type: ignore[arg-type]
+
+
+def normalize_argv(argv: Sequence[str]) -> list[str]:
+    """Accept ``hoist compose <command> ...`` (how tools call a docker CLI plugin) as ``hoist <command>``."""
+    args = list(argv)
+    # Global flags may come before "compose" too; drop the first bare "compose" that precedes a command.
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "compose":
+            return args[:i] + args[i + 1:]
+        if not arg.startswith("-"):
+            break
+        i += 2 if arg in GLOBAL_FLAGS_WITH_VALUE else 1
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = normalize_argv(sys.argv[1:] if argv is None else argv)
+    if argv in (["--version"], ["-v"]):
+        # Fast path: no parser construction at all.
+        print(f"hoist version v{__version__}")
+        return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"hoist version v{__version__}")
+        return 0
+    if args.root:
+        os.environ["HOIST_ROOT"] = os.path.abspath(args.root)
+    module = getattr(args, "_module", None)
+    if module is None:
+        parser.print_help()
+        return 0
+    from compose.cli.boundary import run_command
+
+    return run_command(module, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,342 @@
+"""The engine's typed API: the spec and state dataclasses, and the Engine protocol.
+
+This is the whole surface the compose side may use (together with :mod:`runtime.errors`). Specs are plain
+data: durations are seconds (float), sizes are bytes (int), labels are ``dict[str, str]``. The engine has no
+notion of services, projects or YAML; the compose side finds its objects again through labels.
+
+``runtime.engine.Engine`` implements :class:`EngineAPI`; obtain one with ``runtime.engine.open_engine(root)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+# --------------------------------------------------------------------------------------------- images
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The parts of an OCI image config a container needs (``config`` in the image JSON)."""
+
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
+    env: list[str] = field(default_factory=list)  # "K=V" as in the image config
+    working_dir: str = ""
+    user: str = ""
+    exposed_ports: list[str] = field(default_factory=list)  # "80/tcp"
+    volumes: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    stop_signal: str | None = None
+    healthcheck: Healthcheck | None = None
+    shell: list[str] | None = None
+    onbuild: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str  # "sha256:<hex>" of the image config
+    tags: list[str]  # fully qualified references, e.g. "docker.io/library/busybox:latest"
+    digests: list[str]  # "repo@sha256:..." for images that came from a registry
+    created: str  # RFC 3339
+    size: int  # bytes of unpacked layers
+    architecture: str
+    os: str
+    config: ImageConfig
+    layers: list[str]  # diff ids, lowest first
+
+
+# ------------------------------------------------------------------------------------------- containers
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """``test`` is in Docker's form: ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]."""
+
+    test: list[str]
+    interval: float = 30.0
+    timeout: float = 30.0
+    start_period: float = 0.0
+    start_interval: float = 5.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: Literal["bind", "volume", "tmpfs"]
+    target: str
+    source: str = ""  # host path for bind, volume name for volume, unused for tmpfs
+    read_only: bool = False
+    propagation: str = ""  # rprivate (default), private, rshared, shared, rslave, slave
+    create_host_path: bool = True  # bind: create a missing source directory (compose's default)
+    nocopy: bool = False  # volume: do not copy the image's content into a new volume
+    subpath: str = ""
+    tmpfs_size: int | None = None
+    tmpfs_mode: int | None = None
+    selinux: str = ""
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
+    max_retries: int = 0  # on-failure only; 0 means unlimited
+
+
+@dataclass(frozen=True)
+class Resources:
+    memory: int | None = None  # bytes
+    memory_reservation: int | None = None
+    memory_swap: int | None = None  # memory+swap total, -1 for unlimited
+    cpus: float | None = None
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    pids_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Ulimit:
+    name: str  # "nofile", "nproc", ... (without RLIMIT_)
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: int
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    host_ip: str = ""  # "" means all host addresses
+    host_port: int = 0  # 0 means a random free port
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """A container's attachment to a network, made before its process starts."""
+
+    network: str  # network name (or id)
+    aliases: list[str] = field(default_factory=list)
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    mac_address: str | None = None
+    priority: int = 0
+    gw_priority: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str  # reference or image id
+    entrypoint: list[str] | None = None  # None: the image's; [] resets it
+    command: list[str] | None = None  # None: the image's (unless entrypoint was set)
+    env: dict[str, str] = field(default_factory=dict)  # merged over the image's env
+    working_dir: str | None = None
+    user: str | None = None  # "name", "uid", "uid:gid", "name:group"
+    group_add: list[str] = field(default_factory=list)
+    hostname: str | None = None
+    domainname: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    mounts: list[Mount] = field(default_factory=list)
+    read_only: bool = False
+    resources: Resources = field(default_factory=Resources)
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)  # "no-new-privileges[:true]"
+    ulimits: list[Ulimit] = field(default_factory=list)
+    sysctls: dict[str, str] = field(default_factory=dict)
+    oom_score_adj: int | None = None
+    init: bool = False
+    shm_size: int | None = None
+    stop_signal: str | None = None  # None: the image's, else SIGTERM
+    stop_grace_period: float = 10.0
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    healthcheck: Healthcheck | None = None  # None: the image's; test ["NONE"] disables
+    tty: bool = False
+    stdin_open: bool = False
+    # Networking. network_mode: "bridge" (attach to ``networks``), "none", "host", "container:<id or name>".
+    network_mode: str = "bridge"
+    networks: list[EndpointSpec] = field(default_factory=list)
+    ports: list[PortBinding] = field(default_factory=list)
+    expose: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_opt: list[str] = field(default_factory=list)
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)  # (name, ip or "host-gateway")
+    links: list[tuple[str, str]] = field(default_factory=list)  # (container name, alias)
+    pid_mode: str | None = None  # "host" or "container:<id>"
+    ipc_mode: str | None = None  # "private" (default), "shareable", "host", "container:<id>"
+    devices: list[str] = field(default_factory=list)  # "/dev/x[:/dev/y[:rwm]]"
+    log_max_size: int | None = None  # bytes before rotation
+    log_max_files: int = 1
+
+
+ContainerStatus = Literal["created", "running", "paused", "restarting", "removing", "exited", "dead"]
+HealthStatus = Literal["starting", "healthy", "unhealthy"]
+
+
+@dataclass(frozen=True)
+class HealthLogEntry:
+    start: str
+    end: str
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    network: str
+    network_id: str
+    ip_address: str
+    prefix_len: int
+    gateway: str
+    mac_address: str
+    aliases: list[str]
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str  # 64 hex
+    name: str
+    image: str  # the reference the spec named
+    image_id: str
+    labels: dict[str, str]
+    status: ContainerStatus
+    created: str  # RFC 3339
+    pid: int = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    started_at: str = ""
+    finished_at: str = ""
+    restart_count: int = 0
+    health: HealthStatus | None = None
+    health_log: list[HealthLogEntry] = field(default_factory=list)
+    endpoints: list[EndpointState] = field(default_factory=list)
+    ports: list[PortBinding] = field(default_factory=list)  # actual host ports, random ones resolved
+    spec: ContainerSpec | None = None
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    time: str  # RFC 3339 with nanoseconds
+    stream: Literal["stdout", "stderr"]
+    text: str  # one line, newline included when the program wrote one
+
+
+@dataclass(frozen=True)
+class ExecSpec:
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    working_dir: str | None = None
+    tty: bool = False
+    privileged: bool = False
+    detach: bool = False
+
+
+# --------------------------------------------------------------------------------------- networks, volumes
+
+
+@dataclass(frozen=True)
+class IPAMConfig:
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    driver: str = "bridge"
+    internal: bool = False
+    attachable: bool = True
+    enable_ipv6: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    ipam: list[IPAMConfig] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    driver: str
+    internal: bool
+    labels: dict[str, str]
+    subnet: str
+    gateway: str
+    bridge: str  # host interface name
+    created: str
+    containers: dict[str, str]  # container id -> ip
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    name: str
+    driver: str = "local"
+    labels: dict[str, str] = field(default_factory=dict)
+    driver_opts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    driver: str
+    labels: dict[str, str]
+    mountpoint: str
+    created: str
+
+
+# ------------------------------------------------------------------------------------------- the engine
+
+
+class EngineAPI(Protocol):
+    """What the compose side may ask of the engine. All methods are synchronous and thread-safe."""
+
+    root: Path
+
+    # images
+    def image_inspect(self, ref: str) -> ImageInfo: ...
+    def image_list(self) -> list[ImageInfo]: ...
+    def image_exists(self, ref: str) -> bool: ...
+    def image_tag(self, ref: str, new_ref: str) -> None: ...
+    def image_remove(self, ref: str, *, force: bool = False) -> list[str]: ...
+    def image_import(self, tarball: Path, ref: str, *, changes: Sequence[str] = ()) -> ImageInfo: ...
+    def image_load(self, archive: Path) -> list[ImageInfo]: ...
+    def image_save(self, refs: Sequence[str], archive: Path, *, fmt: Literal["docker", "oci"] = "docker") -> None: ...
+
+    # containers
+    def container_create(self, spec: ContainerSpec) -> ContainerState: ...
+    def container_start(self, ref: str) -> ContainerState: ...
+    def container_stop(self, ref: str, *, timeout: float | None = None) -> ContainerState: ...
+    def container_kill(self, ref: str, *, signal: str = "SIGKILL") -> None: ...
+    def container_restart(self, ref: str, *, timeout: float | None = None) -> ContainerState: ...
+    def container_pause(self, ref: str) -> None: ...
+    def container_unpause(self, ref: str) -> None: ...
+    def container_remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None: ...
+    def container_inspect(self, ref: str) -> ContainerState: ...
+    def container_list(self, *, labels: Mapping[str, str | None] | None = None,
+                       all: bool = True) -> list[ContainerState]: ...
+    def container_wait(self, ref: str, *, timeout: float | None = None) -> int: ...
+    def container_logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
+                       since: str | None = None, until: str | None = None) -> Iterator[LogRecord]: ...
+    def container_exec(self, ref: str, spec: ExecSpec) -> int: ...
+    def container_top(self, ref: str) -> list[dict[str, str]]: ...
+
+    # networks
+    def network_create(self, spec: NetworkSpec) -> NetworkInfo: ...
+    def network_inspect(self, ref: str) -> NetworkInfo: ...
+    def network_list(self, *, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]: ...
+    def network_remove(self, ref: str) -> None: ...
+    def network_connect(self, network: str, container: str, endpoint: EndpointSpec) -> None: ...
+    def network_disconnect(self, network: str, container: str) -> None: ...
+
+    # volumes
+    def volume_create(self, spec: VolumeSpec) -> VolumeInfo: ...
+    def volume_inspect(self, name: str) -> VolumeInfo: ...
+    def volume_list(self, *, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]: ...
+    def volume_remove(self, name: str, *, force: bool = False) -> None: ...

@@ -1,0 +1,80 @@
+"""The state database: one SQLite file under the root, WAL mode, short transactions.
+
+Each runtime area (containers, networks, volumes, ...) declares its own tables with :func:`register_schema`;
+the DDL runs once per database (idempotent ``CREATE ... IF NOT EXISTS``). Stdlib only: supervisors use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+DB_NAME = "state.db"
+_SCHEMAS: dict[str, str] = {}
+_BUSY_TIMEOUT_S = 30.0
+
+
+def register_schema(area: str, ddl: str) -> None:
+    """Declare the tables of one area. Call at import time of the module that owns them."""
+    _SCHEMAS[area] = ddl
+
+
+class StateDB:
+    """A connection per thread to ``<root>/state.db``; ``transaction()`` serialises writers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.path = self.root / DB_NAME
+        self._local = threading.local()
+        self._applied: set[str] = set()
+        self._lock = threading.Lock()
+
+    def connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        self._ensure_schemas(conn)
+        return conn
+
+    def _ensure_schemas(self, conn: sqlite3.Connection) -> None:
+        pending = [a for a in _SCHEMAS if a not in self._applied]
+        if not pending:
+            return
+        with self._lock:
+            for area in pending:
+                if area in self._applied:
+                    continue
+                conn.executescript(_SCHEMAS[area])
+                self._applied.add(area)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: one writer at a time across processes, rolled back on error."""
+        conn = self.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        return self.connect().execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

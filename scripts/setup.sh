@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-command, idempotent set-up for a fresh Debian 12 machine (run as root):
+# system packages, the .venv with hoist installed editable, and the cached test images.
+# A second run checks and changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(
+  iproute2 iptables nftables conntrack kmod procps psmisc util-linux
+  busybox-static debootstrap
+  docker-registry
+  crun runc
+  python3-venv ca-certificates curl
+)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing system packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # docker-registry's package starts a system service on :5000; tests start their own registries.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q docker-registry 2>/dev/null; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
+  pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry/config.yml' 2>/dev/null || true
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+
+# Reinstall only when the project's metadata changed since the last install.
+stamp=.venv/.hoist-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing hoist (editable) with dev extras"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+
+# Test images (busybox rootfs, Debian bookworm minbase), cached outside the work tree.
+.venv/bin/python scripts/test_images.py
+echo "setup: ready"
