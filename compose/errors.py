@@ -44,6 +44,10 @@ class ComposeError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}" if self.location and str(self.location) else self.message
+        if self.location and self.location.path and self.message.startswith(self.location.path):
+            # The message already names the key path: print the place once ("f:3:5: services.web ...").
+            place = str(Location(self.location.file, self.location.line, self.location.column))
+            text = f"{place}: {self.message}" if place else self.message
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -83,6 +87,10 @@ class ReferenceError_(ConfigError):
 
 class CycleError(ConfigError):
     """A dependency cycle (depends_on, extends, include)."""
+
+
+class ConflictError(ConfigError):
+    """Two parts of the project claim the same thing (a host port, a fixed container name for replicas)."""
 
 
 class ProjectNameError(ConfigError):

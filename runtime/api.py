@@ -214,6 +214,8 @@ class ContainerState:
     restart_count: int = 0
     health: HealthStatus | None = None
     health_log: list[HealthLogEntry] = field(default_factory=list)
+    health_failing_streak: int = 0
+    error: str = ""  # why the last start failed, or why the state is uncertain (supervisor lost)
     endpoints: list[EndpointState] = field(default_factory=list)
     ports: list[PortBinding] = field(default_factory=list)  # actual host ports, random ones resolved
     spec: ContainerSpec | None = None

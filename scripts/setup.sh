@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 SYSTEM_PACKAGES=(
   iproute2 iptables nftables conntrack kmod procps psmisc util-linux
   busybox-static debootstrap
-  docker-registry
+  docker-registry apache2-utils
   crun runc
+  skopeo
   python3-venv ca-certificates curl
 )
 
@@ -51,4 +52,9 @@ fi
 
 # Test images (busybox rootfs, Debian bookworm minbase), cached outside the work tree.
 .venv/bin/python scripts/test_images.py
+# The root filesystems behind `hoist image base debian|busybox` (debootstrap once per machine, then cached).
+if [ "$(id -u)" = 0 ]; then
+  .venv/bin/python -c 'from runtime.images.build.bases import cached_rootfs, recipe
+for name in ("busybox", "debian"): print("setup: base", name, "at", cached_rootfs(recipe(name), print))'
+fi
 echo "setup: ready"

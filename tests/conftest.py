@@ -118,6 +118,8 @@ def hoist_root(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     root = base / "root"
     root.mkdir()
     monkeypatch.setenv("HOIST_ROOT", str(root))
+    # The supervisor launcher lingers 2 s for the next start; here it should be gone before the leak check.
+    monkeypatch.setenv("HOIST_LAUNCHER_IDLE", "0.2")
     check = IS_ROOT and request.node.get_closest_marker("root") is not None
     before = leaks.snapshot(root) if check else None
     yield root
@@ -188,3 +190,21 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.fail(f"{SHARED_DIR} is missing: CI lays shared/ beside the project", pytrace=False)
     return SHARED_DIR
+
+
+@pytest.fixture
+def busybox_image(hoist_root: Path, busybox_rootfs: Path) -> str:
+    """"busybox:latest" in the test's image store (imported once per machine, hardlinked per test)."""
+    from tests.support.image_store import cached_store, link_into
+
+    link_into(cached_store(busybox_rootfs, "busybox:latest"), hoist_root)
+    return "busybox:latest"
+
+
+@pytest.fixture
+def debian_image(hoist_root: Path, debian_rootfs: Path) -> str:
+    """"debian:bookworm-slim" (with python3) in the test's image store, hardlinked from a cached store."""
+    from tests.support.image_store import cached_store, link_into
+
+    link_into(cached_store(debian_rootfs, "debian:bookworm-slim"), hoist_root)
+    return "debian:bookworm-slim"

@@ -17,9 +17,46 @@ from compose import __version__
 # Command name -> module under compose.cli.commands. Each module defines HELP, add_arguments(parser) and
 # run(args) -> int. Aliases map to the same module.
 COMMANDS: dict[str, str] = {
+    # orchestration (issue 6)
+    "up": "up",
+    "down": "down",
+    "create": "create",
+    "start": "start",
+    "stop": "stop",
+    "restart": "restart",
+    "kill": "kill",
+    "pause": "pause",
+    "unpause": "unpause",
+    "rm": "rm",
+    "ps": "ps",
+    "logs": "logs",
+    "exec": "exec",
+    "run": "run",
+    "top": "top",
+    "port": "port",
+    "events": "events",
+    "wait": "wait",
+    "ls": "ls",
+    "images": "images",
+    "cp": "cp",
+    "scale": "scale",
+    "build": "build",
+    "pull": "pull",
+    "push": "push",
     "version": "version",
+    # engine (issue 4)
+    "image": "image",
+    "container": "container",
+    "volume": "volume",
+    # networking (issue 5)
+    "network": "network",
+    # registries (issue 7)
+    "login": "login",
+    "logout": "logout",
+    # compose files (issue 3)
+    "config": "config",
 }
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {"convert": "config"}
 
 GLOBAL_FLAGS_WITH_VALUE = frozenset({
     "-f", "--file", "-p", "--project-name", "--project-directory", "--profile", "--env-file", "--parallel",
@@ -29,7 +66,9 @@ PROGRESS_MODES = ("auto", "tty", "plain", "json", "quiet")
 ANSI_MODES = ("never", "always", "auto")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only`` (the command being run) the other commands' modules are not imported
+    and their flags not built — that halves the start-up time of every command."""
     parser = argparse.ArgumentParser(
         prog="hoist",
         description="hoist: define and run multi-container applications (a docker compose work-alike with "
@@ -41,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f"compose.cli.commands.{module_name}")
         aliases = [a for a, target in ALIASES.items() if target == name]
+        if only is not None and only not in (name, *aliases):
+            sub.add_parser(name, aliases=aliases, add_help=False)
+            continue
+        module = importlib.import_module(f"compose.cli.commands.{module_name}")
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP, aliases=aliases)
         module.add_arguments(cmd)
         # Global flags are accepted after the command too (cobra's persistent flags allow that).
@@ -107,13 +149,24 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def invoked_command(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (after the global flags), if it names a known command."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS or arg in ALIASES else None
+        i += 2 if arg in GLOBAL_FLAGS_WITH_VALUE else 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = normalize_argv(sys.argv[1:] if argv is None else argv)
     if argv in (["--version"], ["-v"]):
         # Fast path: no parser construction at all.
         print(f"hoist version v{__version__}")
         return 0
-    parser = build_parser()
+    parser = build_parser(only=invoked_command(argv))
     args = parser.parse_args(argv)
     if args.version:
         print(f"hoist version v{__version__}")

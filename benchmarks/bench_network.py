@@ -1,0 +1,189 @@
+"""Bridge networking (root): attach time per container, and throughput/latency through hoist's network
+against the same transfer over loopback on the host, measured in the same run.
+
+Run: .venv/bin/python -m benchmarks.bench_network [--sizes 1,10,50] [--mbytes 256] [--rounds 2000] [--repeat 3]
+
+- attach: NetworkManager.prepare_container for N containers on one network (netns + veth + address + route +
+  /etc files + state rows), median and mean per container (target < 15 ms each);
+- container -> container (same network) and host -> published port (127.0.0.1, DNAT), each as a ratio to
+  host loopback: bulk TCP throughput and 1-byte TCP round-trip latency (medians of --repeat runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import secrets
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from runtime.api import ContainerSpec, EndpointSpec, IPAMConfig, NetworkSpec, PortBinding
+
+# One connection per measurement: "T<n>" then n bytes -> reply "ok"; "L<n>" then n 1-byte ping-pongs.
+SERVER = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = c.makefile("rb")
+    head = f.readline().decode().strip(); kind, n = head[0], int(head[1:])
+    if kind == "T":
+        left = n
+        while left:
+            chunk = f.read1(min(left, 1 << 20))
+            if not chunk: break
+            left -= len(chunk)
+        c.sendall(b"ok")
+    else:
+        for _ in range(n):
+            c.sendall(f.read(1))
+    c.close()
+"""
+
+CLIENT = r"""
+import json, socket, sys, time, statistics
+host, port, mbytes, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+n = mbytes << 20
+c = socket.create_connection((host, port), timeout=30)
+buf = b"x" * (1 << 20)
+t = time.perf_counter()
+c.sendall(f"T{n}\n".encode())
+for _ in range(mbytes): c.sendall(buf)
+assert c.recv(2) == b"ok"
+tput = mbytes / (time.perf_counter() - t)
+c.close()
+c = socket.create_connection((host, port), timeout=30)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+c.sendall(f"L{rounds}\n".encode())
+rtts = []
+for _ in range(rounds):
+    t = time.perf_counter(); c.sendall(b"p"); c.recv(1); rtts.append(time.perf_counter() - t)
+print(json.dumps({"mbps": tput, "rtt_us": statistics.median(rtts) * 1e6}))
+"""
+
+
+def _start_server(netns_path: str | None, port: int) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-c", SERVER, str(port)]
+    if netns_path:
+        cmd = ["nsenter", f"--net={netns_path}", *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    if not ready or proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError("benchmark server did not start")
+    return proc
+
+
+def _client(netns_path: str | None, host: str, port: int, mbytes: int, rounds: int) -> dict[str, float]:
+    cmd = [sys.executable, "-c", CLIENT, host, str(port), str(mbytes), str(rounds)]
+    if netns_path:
+        cmd = ["nsenter", f"--net={netns_path}", *cmd]
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300).stdout)
+
+
+def _free_subnet() -> str:
+    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    used = []
+    for line in routes.splitlines():
+        for word in line.split()[:2]:
+            try:
+                used.append(ipaddress.ip_network(word, strict=False))
+            except ValueError:
+                pass
+    for third in range(0, 256):
+        cand = ipaddress.ip_network(f"10.251.{third}.0/24")
+        if not any(cand.overlaps(u) for u in used):
+            return str(cand)
+    raise RuntimeError("no free 10.251.x.0/24")
+
+
+def bench_attach(manager, sizes: list[int]) -> None:  # type: ignore[no-untyped-def]
+    for n in sizes:
+        name = f"bench{n}"
+        subnet = _free_subnet() if n < 200 else None
+        manager.create_network(NetworkSpec(name=name, ipam=[IPAMConfig(subnet=subnet)]))
+        ids = [secrets.token_hex(32) for _ in range(n)]
+        times = []
+        try:
+            for i, cid in enumerate(ids):
+                spec = ContainerSpec(name=f"{name}-{i}", image="none",
+                                     networks=[EndpointSpec(network=name, aliases=["svc"])])
+                t = time.perf_counter()
+                manager.prepare_container(cid, spec)
+                times.append(time.perf_counter() - t)
+        finally:
+            t = time.perf_counter()
+            for cid in ids:
+                manager.release_container(cid)
+            release = (time.perf_counter() - t) / n
+            manager.remove_network(name)
+        print(f"attach {n:>3} containers: median {statistics.median(times) * 1000:6.2f} ms, "
+              f"mean {statistics.mean(times) * 1000:6.2f} ms per container (target < 15 ms); "
+              f"release {release * 1000:6.2f} ms each")
+
+
+def bench_traffic(manager, mbytes: int, rounds: int, repeat: int) -> None:  # type: ignore[no-untyped-def]
+    manager.create_network(NetworkSpec(name="benchtraffic", ipam=[IPAMConfig(subnet=_free_subnet())]))
+    a, b = secrets.token_hex(32), secrets.token_hex(32)
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        na = manager.prepare_container(a, ContainerSpec(name="srv", image="none", ports=[PortBinding(5001)],
+                                                         networks=[EndpointSpec(network="benchtraffic")]))
+        nb = manager.prepare_container(b, ContainerSpec(name="cli", image="none",
+                                                         networks=[EndpointSpec(network="benchtraffic")]))
+        procs.append(_start_server(na.netns_path, 5001))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            loop_port = s.getsockname()[1]
+        procs.append(_start_server(None, loop_port))
+        cases = {"loopback (host)": (None, "127.0.0.1", loop_port),
+                 "container -> container": (nb.netns_path, na.endpoints[0].ip_address, 5001),
+                 "host -> published port": (None, "127.0.0.1", na.ports[0].host_port)}
+        results: dict[str, list[dict[str, float]]] = {k: [] for k in cases}
+        for _ in range(repeat):  # alternate, so load changes hit all cases alike
+            for key, (ns, host, port) in cases.items():
+                results[key].append(_client(ns, host, port, mbytes, rounds))
+        base_t = statistics.median(r["mbps"] for r in results["loopback (host)"])
+        base_l = statistics.median(r["rtt_us"] for r in results["loopback (host)"])
+        for key, rs in results.items():
+            t = statistics.median(r["mbps"] for r in rs)
+            lat = statistics.median(r["rtt_us"] for r in rs)
+            print(f"{key:<24} throughput {t:8.0f} MB/s (x{t / base_t:4.2f} of loopback)   "
+                  f"round trip {lat:6.1f} us (x{lat / base_l:4.2f} of loopback)")
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        manager.release_container(a)
+        manager.release_container(b)
+        manager.remove_network("benchtraffic")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1,10,50")
+    ap.add_argument("--mbytes", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    from runtime.network.manager import NetworkManager
+
+    with tempfile.TemporaryDirectory(prefix="hoist-bench-net-") as tmp:
+        root = Path(tmp) / "root"
+        manager = NetworkManager(root)
+        bench_attach(manager, [int(s) for s in args.sizes.split(",")])
+        bench_traffic(manager, args.mbytes, args.rounds, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

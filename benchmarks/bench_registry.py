@@ -1,0 +1,155 @@
+"""Pull of a multi-layer image from a local registry: hoist against ``skopeo copy`` of the same image.
+
+Run: .venv/bin/python -m benchmarks.bench_registry [--runs N] [--layers N] [--layer-mb MB]
+Starts Debian's docker-registry on 127.0.0.1 (plain HTTP), pushes a generated image (gzip layers and one zstd
+layer, text and incompressible files) with hoist, then, in the same run and alternating, into fresh
+destinations each time:
+
+- ``hoist image pull`` as a whole process (what a user runs; includes Python start-up) into a fresh root:
+  download, digest verification, decompression, unpacking into the store's layer directories;
+- the same ``pull_image`` in-process (the library cost without interpreter start-up);
+- the registry client alone: manifest, config and layers downloaded and digest-verified into files, three
+  at a time, no unpacking (the work skopeo does);
+- ``skopeo copy docker://... oci:DIR`` (the reference: download and verify; it does not unpack layers).
+
+Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def _layer_tar(seed: int, megabytes: float) -> bytes:
+    rng = random.Random(seed)
+    out = io.BytesIO()
+    words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(500)]
+    target = int(megabytes * (1 << 20))
+    written = 0
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        i = 0
+        while written < target:
+            if i % 3 == 0:  # incompressible, like binaries and already-compressed assets
+                data = rng.randbytes(rng.randint(4 << 10, 256 << 10))
+            else:  # text, like sources and configuration
+                data = b" ".join(rng.choice(words) for _ in range(rng.randint(500, 20000)))
+            info = tarfile.TarInfo(f"layer{seed}/dir{i % 17}/file{i}")
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+            written += len(data)
+            i += 1
+    return out.getvalue()
+
+
+def _make_image(store, ref: str, layers: int, layer_mb: float) -> None:  # type: ignore[no-untyped-def]
+    import zstandard
+
+    digests = []
+    for n in range(layers):
+        raw = _layer_tar(n, layer_mb)
+        blob = zstandard.ZstdCompressor().compress(raw) if n == layers - 1 else gzip.compress(raw, 6)
+        digests.append(store.commit_layer(io.BytesIO(blob))[1])
+    store.write_image({"config": {"Cmd": ["/bin/sh"]}}, digests, ref)
+
+
+def _fetch_only(root: Path, ref: str, dest: Path) -> None:
+    """What skopeo does: manifest, config and layers downloaded and verified into files, no unpacking."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from runtime.images import reference
+    from runtime.images.registry import client_for
+
+    parsed = reference.parse(ref)
+    client = client_for(root, parsed.domain)
+    dest.mkdir(parents=True)
+    manifest = json.loads(client.get_manifest(parsed.path, parsed.tag or "latest").data)
+
+    def fetch(desc: dict) -> None:
+        with open(dest / desc["digest"].split(":")[1], "wb") as sink:
+            client.fetch_blob(parsed.path, desc["digest"], sink, size=desc["size"])
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(fetch, [manifest["config"], *manifest["layers"]]))
+    client.close()
+
+
+def _time(fn) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--layer-mb", type=float, default=8.0, help="uncompressed size of each layer")
+    args = parser.parse_args(argv)
+    if not shutil.which("skopeo"):
+        print("skopeo is missing: run scripts/setup.sh", file=sys.stderr)
+        return 1
+    sys.path.insert(0, str(PROJECT_DIR))
+    from runtime.images.pull import pull_image
+    from runtime.images.push import push_image
+    from runtime.images.store import ImageStore
+    from tests.support.registry_server import RegistryServer
+
+    # /var/tmp, not /tmp: on the development VMs creating files in /tmp is ~10x slower (measured), which
+    # would measure the directory rather than the pull. Both tools write to the same place.
+    base = os.environ.get("HOIST_BENCH_DIR", "/var/tmp")
+    work = Path(tempfile.mkdtemp(prefix="hoist-bench-registry-", dir=base))
+    server = RegistryServer().start()
+    try:
+        ref = f"{server.host}/bench/app:1"
+        source = ImageStore(work / "source")
+        _make_image(source, ref, args.layers, args.layer_mb)
+        push_image(source, ref)
+        manifest = source.manifest_json(source.resolve(ref).id)
+        compressed = sum(d["size"] for d in manifest["layers"])
+        print(f"image: {args.layers} layers, {args.layers * args.layer_mb:.0f} MB unpacked, "
+              f"{compressed / (1 << 20):.1f} MB compressed; registry {server.host}; {args.runs} runs")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+        cli, lib, fetch, skopeo = [], [], [], []
+        for run in range(args.runs):
+            dest = work / f"run{run}"
+            cli.append(_time(lambda dest=dest: subprocess.run(
+                [sys.executable, "-m", "compose.cli.main", "--root", str(dest / "cli"), "image", "pull", "-q", ref],
+                check=True, capture_output=True, env=env, cwd=PROJECT_DIR)))
+            lib.append(_time(lambda dest=dest: pull_image(ImageStore(dest / "lib"), ref)))
+            fetch.append(_time(lambda dest=dest: _fetch_only(dest / "fetch-root", ref, dest / "fetch")))
+            skopeo.append(_time(lambda dest=dest: subprocess.run(
+                ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{dest / 'oci'}:app"],
+                check=True, capture_output=True)))
+            shutil.rmtree(dest, ignore_errors=True)
+        m_cli, m_lib, m_fetch, m_sk = (statistics.median(x) for x in (cli, lib, fetch, skopeo))
+        print(f"hoist image pull (CLI process): median {m_cli * 1000:8.1f} ms")
+        print(f"pull_image (in-process):        median {m_lib * 1000:8.1f} ms")
+        print(f"fetch + verify only (no unpack): median {m_fetch * 1000:7.1f} ms")
+        print(f"skopeo copy (reference):        median {m_sk * 1000:8.1f} ms")
+        print(f"ratio hoist CLI / skopeo: {m_cli / m_sk:.2f}  (in-process / skopeo: {m_lib / m_sk:.2f}; "
+              "target <= 1.0; hoist also unpacks every layer, skopeo does not)")
+        print(f"ratio fetch+verify / skopeo (the same work): {m_fetch / m_sk:.2f}")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

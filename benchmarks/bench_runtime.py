@@ -1,0 +1,185 @@
+"""The container runtime against runc (and crun where it works), on the busybox test rootfs (root).
+
+Run: .venv/bin/python -m benchmarks.bench_runtime [--runs N] [--idle N]
+Reports medians, each next to a reference measured in the same run, alternating with it:
+
+- create+start+exit of `true` through the engine API in-process, vs `runc run` of the same rootfs
+  (target <= 0.6x);
+- the same as a whole `hoist container run --rm --network none` process, vs `runc run` (target <= 1.5x);
+- `crun run` is tried once: crun 1.8 refuses this host's hybrid cgroup layout, and that is reported;
+- PSS and USS of the supervisors of N idle containers (target PSS <= 2.6 MiB each), plus the launcher;
+- exec of `true` into a running container (API in-process, and `hoist container exec` as a process) vs
+  `nsenter -a -t PID true`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOIST = str(PROJECT_DIR / ".venv" / "bin" / "hoist")
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _alternate(ours: Callable[[], object], ref: Callable[[], object], runs: int) -> tuple[float, float]:
+    ours()
+    ref()  # warm caches (page cache, the launcher) before measuring either
+    a, b = [], []
+    for _ in range(runs):
+        a.append(_time(ours))
+        b.append(_time(ref))
+    return statistics.median(a), statistics.median(b)
+
+
+def _row(name: str, ours: float, ref: float, ref_name: str, target: str = "") -> None:
+    print(f"{name:<44} hoist {ours * 1000:7.1f} ms   {ref_name:<18} {ref * 1000:7.1f} ms   "
+          f"ratio {ours / ref:5.2f}  {target}")
+
+
+def _oci_bundle(rootfs: Path, workdir: Path) -> Path:
+    bundle = workdir / "bundle"
+    bundle.mkdir()
+    subprocess.run(["runc", "spec", "--bundle", str(bundle)], check=True)
+    config = json.loads((bundle / "config.json").read_text())
+    config["root"] = {"path": str(rootfs), "readonly": True}
+    config["process"]["args"] = ["/bin/true"]
+    config["process"]["terminal"] = False
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def _smaps(pid: int) -> tuple[int, int]:
+    """(PSS, USS) in KiB from /proc/<pid>/smaps_rollup."""
+    pss = uss = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key == "Pss":
+            pss = int(value.split()[0])
+        elif key in ("Private_Clean", "Private_Dirty"):
+            uss += int(value.split()[0])
+    return pss, uss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--idle", type=int, default=50, help="idle containers for the memory figure")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench_runtime needs root", file=sys.stderr)
+        return 1
+    sys.path.insert(0, str(PROJECT_DIR))
+    from runtime.api import ContainerSpec, ExecSpec
+    from runtime.engine import open_engine
+    from tests.support.image_store import cached_store, link_into
+    from tests.support.images import ensure_busybox_rootfs
+
+    rootfs = ensure_busybox_rootfs()
+    work = Path(tempfile.mkdtemp(prefix="hoist-bench-"))
+    root = work / "root"
+    root.mkdir()
+    os.environ["HOIST_ROOT"] = str(root)
+    link_into(cached_store(rootfs, "busybox:latest"), root)
+    engine = open_engine(root)
+    bundle = _oci_bundle(rootfs, work)
+    counter = iter(range(10**6))
+    print(f"busybox rootfs {rootfs}; {args.runs} runs each; medians\n")
+
+    def runc_run() -> None:
+        subprocess.run(["runc", "run", "--bundle", str(bundle), f"hb{os.getpid()}-{next(counter)}"],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def api_run() -> None:
+        state = engine.container_create(ContainerSpec(name=f"b{next(counter)}", image="busybox:latest",
+                                                      command=["true"], network_mode="none"))
+        engine.container_start(state.id)
+        engine.container_wait(state.id)
+        api_ids.append(state.id)
+
+    api_ids: list[str] = []
+    ours, ref = _alternate(api_run, runc_run, args.runs)
+    _row("create+start+exit `true`, API in-process", ours, ref, "runc run", "(target <= 0.60)")
+    removal = statistics.median(_time(lambda i=i: engine.container_remove(i)) for i in api_ids)
+    print(f"{'  (then container_remove, not counted above)':<44} {removal * 1000:7.1f} ms")
+
+    def cli_run() -> None:
+        subprocess.run([HOIST, "container", "run", "--rm", "--network", "none", "busybox:latest", "true"],
+                       check=True)
+
+    ours, ref = _alternate(cli_run, runc_run, args.runs)
+    _row("`hoist container run --rm true` process", ours, ref, "runc run", "(target <= 1.50)")
+    version = statistics.median(_time(lambda: subprocess.run([HOIST, "--version"], capture_output=True))
+                                for _ in range(10))
+    print(f"{'  (for scale: `hoist --version` process)':<44} {version * 1000:7.1f} ms")
+
+    crun = subprocess.run(["crun", "run", "--bundle", str(bundle), f"hc{os.getpid()}"], capture_output=True,
+                          text=True)
+    crun_note = "works" if crun.returncode == 0 else f"refused: {crun.stderr.strip()[:100]}"
+    print(f"{'crun run (same bundle)':<44} {crun_note}")
+
+    # ------------------------------------------------------------------------------ idle supervisors
+    ids = []
+    for i in range(args.idle):
+        state = engine.container_create(ContainerSpec(name=f"idle{i}", image="busybox:latest",
+                                                      command=["sleep", "100000"], network_mode="none"))
+        engine.container_start(state.id)
+        ids.append(state.id)
+    time.sleep(1.0)  # let them settle to their idle footprint
+    sups = [json.loads((engine.container_dir(i) / "status.json").read_text())["supervisor_pid"] for i in ids]
+    figures = [_smaps(p) for p in sups]
+    pss = sum(f[0] for f in figures) / len(figures) / 1024
+    uss = sum(f[1] for f in figures) / len(figures) / 1024
+    print(f"\nsupervisors of {args.idle} idle containers: PSS {pss:.2f} MiB, USS {uss:.2f} MiB each "
+          f"(target PSS <= 2.6 MiB: containerd-shim's figure here; conmon 0.36 MiB)")
+    launcher = subprocess.run(["pgrep", "-f", f"serve\\({str(root)!r}"], capture_output=True, text=True).stdout.split()
+    if launcher:
+        lp, lu = _smaps(int(launcher[0]))
+        print(f"the shared launcher (one per root): PSS {lp / 1024:.2f} MiB, USS {lu / 1024:.2f} MiB "
+              f"(+{lp / 1024 / args.idle:.2f} MiB per container at {args.idle})")
+
+    # ----------------------------------------------------------------------------------------- exec
+    target = ids[0]
+    pid = engine.container_inspect(target).pid
+    null = os.open("/dev/null", os.O_RDWR)
+
+    def api_exec() -> None:
+        assert engine.container_exec(target, ExecSpec(command=["true"]), stdio=(null, null, null)) == 0
+
+    def nsenter() -> None:
+        subprocess.run(["nsenter", "-a", "-t", str(pid), "true"], check=True)
+
+    def cli_exec() -> None:
+        subprocess.run([HOIST, "container", "exec", target, "true"], check=True)
+
+    print()
+    ours, ref = _alternate(api_exec, nsenter, args.runs)
+    _row("exec `true`, API in-process", ours, ref, "nsenter -a")
+    ours, ref = _alternate(cli_exec, nsenter, max(10, args.runs // 3))
+    _row("`hoist container exec` process", ours, ref, "nsenter -a")
+    os.close(null)
+
+    started = time.perf_counter()
+    for i in ids:
+        engine.container_remove(i, force=True)
+    print(f"\nforce-remove of {len(ids)} running containers: {(time.perf_counter() - started) * 1000:.0f} ms")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

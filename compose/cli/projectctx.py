@@ -1,0 +1,171 @@
+"""What every project command needs: the loaded project (or just its name, for commands that work from
+labels alone), the engine, and a progress renderer bound to the global --progress/--ansi flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compose.errors import ComposeError, FileNotFound, UsageError
+
+if TYPE_CHECKING:
+    from compose.events import Sink
+    from compose.model import Project
+    from compose.orchestrator import Orchestrator
+    from runtime.api import EngineAPI
+
+
+@dataclass
+class ProjectContext:
+    args: argparse.Namespace
+    name: str
+    project: Project | None
+    engine: EngineAPI
+
+    @property
+    def root(self) -> Path:
+        return Path(self.engine.root)
+
+    def orchestrator(self, sink: Sink | None = None) -> Orchestrator:
+        from compose.orchestrator import Orchestrator
+
+        state_dir = self.root / "compose" / self.name
+        return Orchestrator(self.engine, self.name, self.project, sink=sink,
+                            parallel=getattr(self.args, "parallel", -1), state_dir=state_dir)
+
+    def require_project(self) -> Project:
+        if self.project is None:
+            raise FileNotFound("no configuration file provided: not found",
+                               hint="run the command in a directory with a compose.yaml, or pass -f FILE")
+        return self.project
+
+
+def load_project(args: argparse.Namespace) -> Project:
+    from compose.cli import projectopts
+    from compose.project import load_project as load
+
+    return load(projectopts.load_options(args))
+
+
+def open_engine() -> EngineAPI:
+    from runtime.engine import open_engine as open_
+
+    root = os.environ.get("HOIST_ROOT")
+    return open_(Path(root) if root else None)
+
+
+def project_context(args: argparse.Namespace, *, need_file: bool = True) -> ProjectContext:
+    """Load the project; with ``need_file=False`` a missing compose file is fine when -p names the project
+    (down, ps, stop ... work from labels alone, as compose's do)."""
+    project = None
+    name = getattr(args, "project_name", None) or os.environ.get("COMPOSE_PROJECT_NAME")
+    try:
+        project = load_project(args)
+        name = project.name
+    except FileNotFound:
+        if need_file or not name:
+            raise
+    if not name:
+        raise UsageError("no project name", hint="pass -p NAME")
+    return ProjectContext(args, name, project, open_engine())
+
+
+@dataclass
+class LightContext:
+    """For read-only listings (ps): the project's name and service names, without building the typed
+    model when the load cache already knows the project — the model's import alone costs more than `ps`."""
+
+    name: str
+    services: set[str] | None  # enabled services; None when there is no compose file
+    known: set[str] | None  # enabled and disabled services
+    engine: EngineAPI
+
+    def orchestrator(self) -> Orchestrator:
+        from compose.orchestrator import Orchestrator
+
+        return Orchestrator(self.engine, self.name, None)
+
+
+def light_context(args: argparse.Namespace) -> LightContext:
+    from compose.cli import projectopts
+    from compose.project import check_project
+
+    name = getattr(args, "project_name", None) or os.environ.get("COMPOSE_PROJECT_NAME")
+    try:
+        loaded = check_project(projectopts.load_options(args))
+    except FileNotFound:
+        if not name:
+            raise
+        return LightContext(name, None, None, open_engine())
+    services = set(loaded.document.get("services") or {})
+    return LightContext(loaded.name, services, services | set(loaded.disabled or {}), open_engine())
+
+
+def check_services(ctx: ProjectContext, services: list[str]) -> None:
+    if ctx.project is None:
+        return
+    for s in services:
+        if s not in ctx.project.services and s not in ctx.project.disabled_services:
+            raise UsageError(f"no such service: {s}")
+
+
+@contextmanager
+def progress(args: argparse.Namespace, title: str) -> Iterator[Sink]:
+    """A renderer for the operation, started and stopped around the block (progress goes to stderr)."""
+    from compose.render import make_renderer
+
+    stream = sys.stdout if os.environ.get("COMPOSE_STATUS_STDOUT") else sys.stderr
+    renderer = make_renderer(getattr(args, "progress", "auto"), stream, getattr(args, "ansi", "auto"))
+    renderer.start(title)
+    try:
+        yield renderer
+    finally:
+        renderer.stop()
+
+
+def fail_on(outcome: object, what: str) -> None:
+    """Turn a scheduler outcome with failures into the one user-facing error."""
+    from compose.errors import OperationError
+    from compose.scheduler import Outcome
+
+    assert isinstance(outcome, Outcome)
+    if outcome.ok:
+        return
+    lines = [f"{name}: {exc}" for name, exc in outcome.failed.items()]
+    lines += [f"{name}: not started: {reason}" for name, reason in outcome.skipped.items()
+              if reason != "cancelled"]
+    if not lines:
+        return
+    raise OperationError(f"{what} failed:\n  " + "\n  ".join(lines))
+
+
+def parse_scale(values: list[str] | None) -> dict[str, int]:
+    out = {}
+    for item in values or []:
+        name, sep, count = item.partition("=")
+        if not sep or not count.isdigit():
+            raise UsageError(f"invalid --scale value {item!r}", hint="use SERVICE=NUM")
+        out[name] = int(count)
+    return out
+
+
+def parse_env(values: list[str] | None) -> dict[str, str]:
+    env = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            if key in os.environ:
+                env[key] = os.environ[key]
+            continue
+        env[key] = value
+    return env
+
+
+__all__ = ["ComposeError", "ProjectContext", "check_services", "fail_on", "load_project", "open_engine",
+           "parse_env", "parse_scale", "progress", "project_context"]

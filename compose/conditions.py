@@ -1,0 +1,128 @@
+"""Waiting for services to reach a condition, by polling the engine: the dependency conditions of
+depends_on (service_started, service_healthy, service_completed_successfully) and `up --wait`.
+
+Failures carry the reason a user needs: which container, what state, and the last health check output.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from compose import labels as L
+from compose.scheduler import (
+    SERVICE_COMPLETED_SUCCESSFULLY,
+    SERVICE_HEALTHY,
+    SERVICE_STARTED,
+    ConditionFailed,
+)
+from runtime.api import ContainerState, EngineAPI
+
+POLL_INTERVAL = 0.02
+
+
+def last_health_output(c: ContainerState) -> str:
+    if not c.health_log:
+        return ""
+    entry = c.health_log[-1]
+    text = entry.output.strip().replace("\n", " ")
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"last health check exited {entry.exit_code}: {text}" if text else \
+        f"last health check exited {entry.exit_code}"
+
+
+def _check(c: ContainerState, condition: str, service: str) -> bool:
+    """True when the container meets the condition; raises ConditionFailed when it never will."""
+    if condition == SERVICE_COMPLETED_SUCCESSFULLY:
+        if c.status in ("exited", "dead"):
+            if c.exit_code == 0:
+                return True
+            raise ConditionFailed(f'service "{service}" didn\'t complete successfully: exit {c.exit_code}')
+        return False
+    if c.status in ("exited", "dead"):
+        raise ConditionFailed(f'container {c.name} exited ({c.exit_code}) before it was '
+                              f'{"healthy" if condition == SERVICE_HEALTHY else "running"}')
+    if condition == SERVICE_HEALTHY:
+        if c.status == "created":
+            return False
+        if c.health is None:
+            raise ConditionFailed(f"container {c.name} has no healthcheck configured")
+        if c.health == "unhealthy":
+            detail = last_health_output(c)
+            raise ConditionFailed(f"container {c.name} is unhealthy" + (f" ({detail})" if detail else ""))
+        return c.health == "healthy"
+    return c.status in ("running", "paused", "restarting")
+
+
+def service_containers(engine: EngineAPI, project: str, service: str) -> list[ContainerState]:
+    found = engine.container_list(labels={L.PROJECT: project, L.SERVICE: service, L.ONEOFF: L.FALSE})
+    return sorted(found, key=lambda c: L.container_number(c.labels))
+
+
+def make_waiter(engine: EngineAPI, project: str,
+                on_waiting: Callable[[str, str], None] | None = None,
+                on_ready: Callable[[str, str], None] | None = None) -> Callable[[str, str, threading.Event], None]:
+    """A scheduler condition waiter for ``project``'s services."""
+
+    def wait(service: str, condition: str, cancel: threading.Event) -> None:
+        if condition == SERVICE_STARTED:
+            return  # the scheduler already waited for the dependency's start to finish
+        announced = False
+        while not cancel.is_set():
+            containers = service_containers(engine, project, service)
+            if not containers:
+                raise ConditionFailed(f'service "{service}" has no container')
+            if not announced and on_waiting:
+                for c in containers:
+                    on_waiting(c.name, condition)
+            announced = True
+            if all(_check(c, condition, service) for c in containers):
+                if on_ready:
+                    for c in containers:
+                        on_ready(c.name, condition)
+                return
+            time.sleep(POLL_INTERVAL)
+        raise ConditionFailed("cancelled")
+
+    return wait
+
+
+def wait_ready(engine: EngineAPI, containers: list[ContainerState], *, oneshot: set[str],
+               timeout: float | None, cancel: threading.Event | None = None,
+               on_ready: Callable[[ContainerState], None] | None = None) -> dict[str, str]:
+    """`up --wait`: every container running, or healthy if it has a healthcheck; a container in
+    ``oneshot`` (restart "no") that exited 0 counts as done. Returns {container name: failure}."""
+    deadline = None if not timeout else time.monotonic() + timeout
+    pending = {c.name for c in containers}
+    failures: dict[str, str] = {}
+    while pending:
+        for name in sorted(pending):
+            c = engine.container_inspect(name)
+            if c.status in ("exited", "dead"):
+                if name in oneshot and c.exit_code == 0:
+                    pending.discard(name)
+                    if on_ready:
+                        on_ready(c)
+                    continue
+                failures[name] = f"container {name} exited ({c.exit_code})"
+                pending.discard(name)
+            elif c.status == "running" and c.health in (None, "healthy"):
+                pending.discard(name)
+                if on_ready:
+                    on_ready(c)
+            elif c.health == "unhealthy":
+                detail = last_health_output(c)
+                failures[name] = f"container {name} is unhealthy" + (f" ({detail})" if detail else "")
+                pending.discard(name)
+        if not pending:
+            break
+        if cancel is not None and cancel.is_set():
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            for name in pending:
+                failures[name] = f"container {name} was not ready within {timeout:g}s"
+            break
+        time.sleep(POLL_INTERVAL)
+    return failures

@@ -1,0 +1,22 @@
+"""compose's ``com.docker.compose.config-hash``: what decides whether ``up`` recreates a container."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+# Changing these never requires a recreate (compose removes them before hashing).
+_IGNORED_KEYS = ("build", "pull_policy", "scale", "depends_on", "profiles")
+
+
+def service_config_hash(service: dict[str, Any]) -> str:
+    """sha256 of the service's canonical JSON without the keys that do not affect the container."""
+    data = {k: v for k, v in service.items() if k not in _IGNORED_KEYS}
+    deploy = data.get("deploy")
+    if isinstance(deploy, dict) and "replicas" in deploy:
+        data["deploy"] = copy.copy(deploy)
+        del data["deploy"]["replicas"]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,43 @@
+"""Plain progress: one line per event, byte-stable (no timers, no colours), for pipes and CI logs."""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+from compose.events import Event
+
+
+def format_plain(event: Event) -> str:
+    line = f" {event.id} {event.text}"
+    if event.details:
+        line += f" {event.details}"
+    return line
+
+
+class PlainRenderer:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def start(self, title: str) -> None:
+        pass
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self.stream.write(format_plain(event) + "\n")
+            self.stream.flush()
+
+    def stop(self) -> None:
+        pass
+
+
+class QuietRenderer:
+    def start(self, title: str) -> None:
+        pass
+
+    def emit(self, event: Event) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass

@@ -1,0 +1,277 @@
+"""Starting a container: the namespace fork (runc's model) and the one linear init sequence, in order.
+
+``spawn`` runs in the supervisor. It forks a child that joins the cgroup *before* any namespace exists (no
+process escapes its limits; the cgroup namespace root is the container's cgroup), enters or unshares the
+namespaces, and forks the container's PID 1, which runs ``_init_sequence`` and execs the user's command.
+Setup errors travel back over a close-on-exec pipe: EOF without data means the exec succeeded.
+Everything used after pivot_root must be imported before it (the host's modules are out of reach then).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import resource
+import signal
+import socket
+import struct
+import termios
+from collections.abc import Callable
+
+from runtime import syscalls as sc
+from runtime.containers import mounts, rootfs, security
+from runtime.containers.plan import LaunchPlan
+from runtime.containers.users import UserError, read_text, resolve_user
+
+EXIT_SETUP_FAILED = 125  # as docker run for daemon-side errors
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+_TIOCGPTN = 0x80045430  # linux/asm-generic ioctls, not in Python's termios
+_TIOCSPTLCK = 0x40045431
+_FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                      signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT)
+
+
+class SpawnError(Exception):
+    """The container could not be set up; ``step`` names the failing step of the sequence."""
+
+    def __init__(self, step: str, message: str, exit_code: int = EXIT_SETUP_FAILED) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+        self.exit_code = exit_code
+
+
+def namespace_flags(plan: LaunchPlan) -> int:
+    flags = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWCGROUP
+    if plan.network == "none":
+        flags |= sc.CLONE_NEWNET
+    if not plan.pid_ns:
+        flags |= sc.CLONE_NEWPID
+    if not plan.ipc_ns:
+        flags |= sc.CLONE_NEWIPC
+    return flags
+
+
+def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: dict[str, str],
+          stdio: tuple[int, int, int], console: socket.socket | None = None) -> int:
+    """Start the container; returns the host pid of its PID 1 (a child of the caller, a subreaper).
+
+    With ``console`` (one end of a unix socket pair), the container gets a terminal made in its own devpts
+    instance, and the pty master is sent over ``console`` (runc's console socket); ``stdio`` is unused then.
+    """
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
+    child = os.fork()
+    if child == 0:  # the namespace parent ("stage 1")
+        try:
+            os.close(err_r)
+            os.close(pid_r)
+            step = "cgroup"
+            attach_cgroup(os.getpid())
+            for kind, target in (("net", plan.network), ("pid", plan.pid_ns), ("ipc", plan.ipc_ns)):
+                if target and target not in ("none", "host"):
+                    step = f"join {kind} namespace"
+                    fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+                    sc.setns(fd)
+                    os.close(fd)
+            step = "unshare"
+            sc.unshare(namespace_flags(plan))
+            pid1 = os.fork()
+            if pid1 == 0:
+                os.close(pid_w)
+                _run_init(plan, err_w, cgroup_dirs, stdio, console)
+            os.write(pid_w, str(pid1).encode())
+            os._exit(0)
+        except BaseException as exc:  # noqa: BLE001 - anything here is a setup failure to report
+            _report(err_w, step if "step" in locals() else "fork", exc)
+            os._exit(EXIT_SETUP_FAILED)
+    os.close(err_w)
+    os.close(pid_w)
+    os.waitpid(child, 0)
+    raw_pid = _read_all(pid_r)
+    os.close(pid_r)
+    error = _read_all(err_r).decode(errors="replace")
+    os.close(err_r)
+    pid1 = int(raw_pid) if raw_pid else 0
+    if error:
+        if pid1:
+            _reap(pid1)
+        step, _, rest = error.partition("\0")
+        message, _, code = rest.rpartition("\0")
+        raise SpawnError(step, message, int(code or EXIT_SETUP_FAILED))
+    if not pid1:
+        raise SpawnError("fork", "the container's init was not created")
+    return pid1
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass  # re-parented to us only after its parent exited: reaped by the supervisor loop
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _report(err_w: int, step: str, exc: BaseException, code: int = EXIT_SETUP_FAILED) -> None:
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror and not exc.filename else str(exc)
+    try:
+        os.write(err_w, f"{step}\0{text}\0{code}".encode())
+    except OSError:
+        pass
+
+
+def _run_init(plan: LaunchPlan, err_w: int, cgroup_dirs: dict[str, str], stdio: tuple[int, int, int],
+              console: socket.socket | None) -> None:
+    step = "init"
+    try:
+        for name, action in _steps(plan, cgroup_dirs, stdio, console):
+            step = name  # named in the error report if this step fails
+            action()
+        step = "exec"
+        _exec(plan, err_w)
+    except BaseException as exc:  # noqa: BLE001
+        code = EXIT_SETUP_FAILED
+        if step == "exec" and isinstance(exc, OSError):
+            code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
+            exc = OSError(exc.errno, f'exec: "{plan.args[0] if plan.args else ""}": {exc.strerror}')
+        _report(err_w, step, exc, code)
+    os._exit(EXIT_SETUP_FAILED)
+
+
+def _steps(plan: LaunchPlan, cgroup_dirs: dict[str, str], stdio: tuple[int, int, int],
+           console: socket.socket | None) -> list[tuple[str, Callable[[], None]]]:
+    merged = plan.merged_dir
+    state: dict[str, object] = {}
+
+    def session() -> None:
+        os.setsid()
+        if console is None:
+            for i, fd in enumerate(stdio):
+                os.dup2(fd, i)
+
+    def terminal() -> None:
+        if console is not None:
+            make_console(merged, console)
+
+    def resolve() -> None:
+        try:
+            state["user"] = resolve_user(plan.user, read_text("/etc/passwd"), read_text("/etc/group"),
+                                         plan.group_add)
+        except UserError as exc:
+            raise OSError(0, str(exc)) from None
+
+    def workdir() -> None:
+        os.makedirs(plan.cwd, mode=0o755, exist_ok=True)
+        os.chdir(plan.cwd)
+
+    host_net = plan.network == "host"
+    return [
+        ("session", session),
+        ("mount propagation", rootfs.make_mounts_private),
+        ("overlay rootfs", lambda: rootfs.mount_overlay(plan.lower_dirs, plan.upper_dir, plan.work_dir, merged)),
+        ("mount /proc /dev /sys", lambda: rootfs.mount_special(merged, plan.shm_size, cgroup_dirs, host_net)),
+        ("console", terminal),
+        ("mounts", lambda: [mounts.apply_mount(merged, m) for m in plan.mounts] and None),
+        ("etc files", lambda: [mounts.bind_etc_file(merged, c, h) for c, h in plan.etc_files.items()] and None),
+        ("pivot_root", lambda: rootfs.pivot(merged)),
+        ("sysctls", lambda: security.apply_sysctls(plan.sysctls)),
+        ("masked paths", rootfs.mask_paths),
+        ("read-only rootfs", lambda: rootfs.remount_root_readonly() if plan.read_only else None),
+        ("hostname", lambda: (sc.sethostname(plan.hostname) if plan.hostname else None,
+                              sc.setdomainname(plan.domainname) if plan.domainname else None) and None),
+        ("oom_score_adj", lambda: security.apply_oom_score_adj(plan.oom_score_adj)),
+        ("ulimits", lambda: security.apply_ulimits(plan.ulimits)),
+        ("user", resolve),
+        ("working directory", workdir),
+        ("capabilities", lambda: security.confine(state["user"], plan.capabilities,  # type: ignore[arg-type]
+                                                  plan.no_new_privs)),
+    ]
+
+
+def make_console(rootfs: str, console: socket.socket) -> None:
+    """A pty from the container's own devpts (so ``tty`` names it), its master handed to the supervisor."""
+    master = os.open(os.path.join(rootfs, "dev/pts/ptmx"), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("i", fcntl.ioctl(master, _TIOCGPTN, b"\0" * 4))[0]
+    slave = os.open(os.path.join(rootfs, f"dev/pts/{number}"), os.O_RDWR | os.O_NOCTTY)
+    socket.send_fds(console, [b"\0"], [master])
+    os.close(master)
+    console.close()
+    for i in range(3):
+        os.dup2(slave, i)
+    os.close(slave)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _close_fds(keep: int) -> None:
+    """Nothing of the supervisor's reaches the user's program (CVE-2024-21626 class)."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = 65536 if limit == resource.RLIM_INFINITY or limit > 65536 else limit
+    os.closerange(3, keep)
+    os.closerange(keep + 1, limit)
+
+
+def _exec(plan: LaunchPlan, err_w: int) -> None:
+    os.umask(0o022)
+    env = dict(item.partition("=")[::2] for item in plan.env)
+    if not plan.args:
+        raise OSError(0, "no command specified")
+    _close_fds(err_w)
+    if plan.init:
+        _reaper(plan, env, err_w)
+    os.execvpe(plan.args[0], plan.args, env)
+
+
+def _reaper(plan: LaunchPlan, env: dict[str, str], err_w: int) -> None:
+    """``init: true``: stay as PID 1, run the command as a child, forward signals, reap, exit with its status."""
+    child_err_r, child_err_w = os.pipe2(os.O_CLOEXEC)
+    child = os.fork()
+    if child == 0:
+        os.close(child_err_r)
+        os.close(err_w)
+        for sig in _FORWARDED_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        try:
+            os.setpgid(0, 0)
+            os.execvpe(plan.args[0], plan.args, env)
+        except OSError as exc:
+            code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
+            _report(child_err_w, "exec", OSError(exc.errno, f'exec: "{plan.args[0]}": {exc.strerror}'), code)
+        os._exit(EXIT_NOT_FOUND)
+    os.close(child_err_w)
+    for sig in _FORWARDED_SIGNALS:
+        signal.signal(sig, lambda s, _f: _forward(child, s))
+    failure = _read_all(child_err_r)
+    os.close(child_err_r)
+    if failure:
+        os.write(err_w, failure)
+    os.close(err_w)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
+                     else 128 + os.WTERMSIG(status))
+
+
+def _forward(child: int, sig: int) -> None:
+    try:
+        os.kill(-child, sig)
+    except ProcessLookupError:
+        try:
+            os.kill(child, sig)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,120 @@
+"""Container rows in the state database, and (de)serialising a ContainerSpec to JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from runtime.api import (
+    ContainerSpec,
+    EndpointSpec,
+    EndpointState,
+    Healthcheck,
+    Mount,
+    PortBinding,
+    Resources,
+    RestartPolicy,
+    Ulimit,
+)
+from runtime.state import StateDB, register_schema
+
+register_schema("containers", """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    volumes TEXT NOT NULL,      -- names of the volumes this container created (anonymous ones)
+    network TEXT NOT NULL       -- {"endpoints": [...], "ports": [...]} from the network manager
+);
+""")
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str
+    image: str
+    image_id: str
+    created: str
+    labels: dict[str, str]
+    spec: ContainerSpec
+    anonymous_volumes: list[str]
+    endpoints: list[EndpointState]
+    ports: list[PortBinding]
+
+
+def spec_to_json(spec: ContainerSpec) -> str:
+    return json.dumps(asdict(spec))
+
+
+def spec_from_json(text: str) -> ContainerSpec:
+    raw: dict[str, Any] = json.loads(text)
+    raw["mounts"] = [Mount(**m) for m in raw.get("mounts", [])]
+    raw["resources"] = Resources(**raw.get("resources", {}))
+    raw["restart"] = RestartPolicy(**raw.get("restart", {}))
+    raw["ulimits"] = [Ulimit(**u) for u in raw.get("ulimits", [])]
+    raw["ports"] = [PortBinding(**p) for p in raw.get("ports", [])]
+    raw["networks"] = [EndpointSpec(**n) for n in raw.get("networks", [])]
+    raw["extra_hosts"] = [tuple(h) for h in raw.get("extra_hosts", [])]
+    raw["links"] = [tuple(h) for h in raw.get("links", [])]
+    if raw.get("healthcheck"):
+        raw["healthcheck"] = Healthcheck(**raw["healthcheck"])
+    known = ContainerSpec.__dataclass_fields__
+    return ContainerSpec(**{k: v for k, v in raw.items() if k in known})
+
+
+def _record(row: Any) -> ContainerRecord:
+    net = json.loads(row["network"])
+    return ContainerRecord(
+        id=row["id"], name=row["name"], image=row["image"], image_id=row["image_id"], created=row["created"],
+        labels=json.loads(row["labels"]), spec=spec_from_json(row["spec"]),
+        anonymous_volumes=json.loads(row["volumes"]),
+        endpoints=[EndpointState(**e) for e in net.get("endpoints", [])],
+        ports=[PortBinding(**p) for p in net.get("ports", [])])
+
+
+class ContainerRecords:
+    def __init__(self, db: StateDB) -> None:
+        self.db = db
+
+    def insert(self, rec: ContainerRecord) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO containers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.id, rec.name, rec.image, rec.image_id, rec.created, json.dumps(rec.labels),
+                 spec_to_json(rec.spec), json.dumps(rec.anonymous_volumes),
+                 json.dumps({"endpoints": [asdict(e) for e in rec.endpoints],
+                             "ports": [asdict(p) for p in rec.ports]})))
+
+    def name_taken(self, name: str) -> str | None:
+        rows = self.db.query("SELECT id FROM containers WHERE name = ?", (name,))
+        return rows[0]["id"] if rows else None
+
+    def find(self, ref: str) -> ContainerRecord | None:
+        """By full id, name, or a unique id prefix (docker's rules)."""
+        rows = self.db.query("SELECT * FROM containers WHERE id = ? OR name = ?", (ref, ref.lstrip("/")))
+        if not rows and len(ref) >= 1 and all(c in "0123456789abcdef" for c in ref):
+            rows = self.db.query("SELECT * FROM containers WHERE id LIKE ?", (ref + "%",))
+            if len(rows) > 1:
+                return None
+        return _record(rows[0]) if rows else None
+
+    def all(self) -> list[ContainerRecord]:
+        return [_record(r) for r in self.db.query("SELECT * FROM containers ORDER BY created, id")]
+
+    def delete(self, container_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM containers WHERE id = ?", (container_id,))
+
+    def volume_users(self, volume: str) -> list[str]:
+        users = []
+        for rec in self.all():
+            if any(m.type == "volume" and m.source == volume for m in rec.spec.mounts) or \
+                    volume in rec.anonymous_volumes:
+                users.append(rec.name)
+        return users

@@ -1,0 +1,650 @@
+"""The engine facade (runtime.api.EngineAPI): containers and volumes here, images and networks delegated.
+
+Import cost matters (every CLI command opens an engine): submodules load on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal as signal_module
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from runtime import naming
+from runtime.api import (
+    ContainerSpec,
+    ContainerState,
+    EndpointSpec,
+    ExecSpec,
+    HealthLogEntry,
+    ImageInfo,
+    LogRecord,
+    NetworkInfo,
+    NetworkSpec,
+    VolumeInfo,
+    VolumeSpec,
+)
+from runtime.errors import Conflict, InvalidSpec, NotFound, SetupError, StateError
+from runtime.state import StateDB
+
+if TYPE_CHECKING:
+    from runtime.containers.plan import LaunchPlan
+    from runtime.containers.records import ContainerRecord, ContainerRecords
+    from runtime.containers.status import RunStatus
+    from runtime.volumes import VolumeStore
+
+CONTAINER_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+START_TIMEOUT = 60.0
+EXITED_WAIT = 10.0
+
+
+def open_engine(root: Path | None = None) -> Engine:
+    return Engine(naming.resolve_root(root))
+
+
+def _now() -> str:
+    from runtime.logs import rfc3339_nano
+
+    return rfc3339_nano()
+
+
+class Engine:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = StateDB(self.root)
+        self._images: Any = None
+        self._network: Any = None
+        self._records: ContainerRecords | None = None
+        self._volumes: VolumeStore | None = None
+        self._boot_checked = False
+
+    # ------------------------------------------------------------------------------------- delegates
+
+    @property
+    def images(self) -> Any:
+        if self._images is None:
+            from runtime.images.store import ImageStore
+
+            self._images = ImageStore(self.root)
+        return self._images
+
+    def network_manager(self) -> Any:
+        if self._network is None:
+            try:
+                from runtime.network.manager import NetworkManager  # type: ignore[import-not-found]
+            except ImportError:
+                raise InvalidSpec("bridge networking is not available in this build",
+                                  hint="use network_mode none or host (--network none|host)") from None
+            self._network = NetworkManager(self.root)
+        return self._network
+
+    @property
+    def records(self) -> ContainerRecords:
+        if self._records is None:
+            from runtime.containers.records import ContainerRecords
+
+            self._records = ContainerRecords(self.db)
+        return self._records
+
+    @property
+    def volumes(self) -> VolumeStore:
+        if self._volumes is None:
+            from runtime.volumes import VolumeStore
+
+            self._volumes = VolumeStore(self.root, self.db)
+        return self._volumes
+
+    def container_dir(self, container_id: str) -> Path:
+        return self.root / "containers" / container_id
+
+    # ------------------------------------------------------------------------------------------ images
+
+    def image_inspect(self, ref: str) -> ImageInfo:
+        return self.images.resolve(ref)
+
+    def image_list(self) -> list[ImageInfo]:
+        return self.images.list()
+
+    def image_exists(self, ref: str) -> bool:
+        return self.images.exists(ref)
+
+    def image_tag(self, ref: str, new_ref: str) -> None:
+        self.images.tag(ref, new_ref)
+
+    def image_remove(self, ref: str, *, force: bool = False) -> list[str]:
+        used = {r.image_id for r in self.records.all()}
+        return self.images.remove(ref, force=force, in_use=lambda image_id: image_id in used)
+
+    def image_import(self, tarball: Path, ref: str, *, changes: Sequence[str] = ()) -> ImageInfo:
+        return self.images.import_tarball(tarball, ref, changes)
+
+    def image_load(self, archive: Path) -> list[ImageInfo]:
+        return self.images.load(archive)
+
+    def image_save(self, refs: Sequence[str], archive: Path, *, fmt: Literal["docker", "oci"] = "docker") -> None:
+        self.images.save(refs, archive, fmt)
+
+    # ---------------------------------------------------------------------------------------- networks
+
+    def network_create(self, spec: NetworkSpec) -> NetworkInfo:
+        return self.network_manager().create_network(spec)
+
+    def network_inspect(self, ref: str) -> NetworkInfo:
+        return self.network_manager().inspect_network(ref)
+
+    def network_list(self, *, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        return self.network_manager().list_networks(labels)
+
+    def network_remove(self, ref: str) -> None:
+        self.network_manager().remove_network(ref)
+
+    def network_connect(self, network: str, container: str, endpoint: EndpointSpec) -> None:
+        rec = self._record(container)
+        self.network_manager().connect(network, rec.id, endpoint)
+
+    def network_disconnect(self, network: str, container: str) -> None:
+        rec = self._record(container)
+        self.network_manager().disconnect(network, rec.id)
+
+    # ----------------------------------------------------------------------------------------- volumes
+
+    def volume_create(self, spec: VolumeSpec) -> VolumeInfo:
+        return self.volumes.create(spec)[0]
+
+    def volume_inspect(self, name: str) -> VolumeInfo:
+        return self.volumes.inspect(name)
+
+    def volume_list(self, *, labels: Mapping[str, str | None] | None = None) -> list[VolumeInfo]:
+        return self.volumes.list(labels)
+
+    def volume_remove(self, name: str, *, force: bool = False) -> None:
+        self.volumes.remove(name, self.records.volume_users(name), force=force)
+
+    def volume_prune(self, *, labels: Mapping[str, str | None] | None = None,
+                     all: bool = False) -> list[str]:
+        """Remove unused volumes: anonymous ones only unless ``all`` (docker 23+'s default)."""
+        from runtime.volumes import ANONYMOUS_LABEL
+
+        removed = []
+        for vol in self.volumes.list(labels):
+            if not all and ANONYMOUS_LABEL not in vol.labels:
+                continue
+            if not self.records.volume_users(vol.name):
+                self.volumes.remove(vol.name, [])
+                removed.append(vol.name)
+        return removed
+
+    # -------------------------------------------------------------------------------------- containers
+
+    def _record(self, ref: str) -> ContainerRecord:
+        rec = self.records.find(ref)
+        if rec is None:
+            raise NotFound(f"no such container: {ref}", hint="list containers with 'hoist container ls -a'")
+        return rec
+
+    def _status(self, rec: ContainerRecord) -> RunStatus:
+        from runtime import syscalls
+        from runtime.containers.reconcile import check_boot, reconcile
+        from runtime.containers.status import RunStatus
+
+        if not self._boot_checked:
+            check_boot(self.root, [r.id for r in self.records.all()])
+            self._boot_checked = True
+        return reconcile(self.root, rec.id, RunStatus.load(self.container_dir(rec.id)), syscalls.boot_id())
+
+    def _state(self, rec: ContainerRecord, st: RunStatus | None = None) -> ContainerState:
+        st = st or self._status(rec)
+        status = st.status
+        if status == "starting":
+            status = "created" if not st.started_at else "running"
+        if status == "running":
+            from runtime.containers.cgroups import ContainerCgroups
+
+            try:
+                if ContainerCgroups(self.root, rec.id).is_frozen():
+                    status = "paused"
+            except OSError:
+                pass
+        health = st.health or None
+        return ContainerState(
+            id=rec.id, name=rec.name, image=rec.image, image_id=rec.image_id, labels=rec.labels,
+            status=status, created=rec.created, pid=st.pid if status in ("running", "paused") else 0,  # type: ignore[arg-type]
+            exit_code=st.exit_code, oom_killed=st.oom_killed, started_at=st.started_at,
+            finished_at=st.finished_at, restart_count=st.restart_count,
+            health=health["Status"] if health else None,  # type: ignore[arg-type]
+            health_log=[HealthLogEntry(start=e["Start"], end=e["End"], exit_code=e["ExitCode"], output=e["Output"])
+                        for e in (health or {}).get("Log", [])],  # type: ignore[union-attr]
+            health_failing_streak=int(health["FailingStreak"]) if health else 0,  # type: ignore[call-overload]
+            error=st.error,
+            endpoints=rec.endpoints, ports=rec.ports, spec=rec.spec)
+
+    def container_create(self, spec: ContainerSpec) -> ContainerState:
+        from runtime.containers.builder import build_plan
+        from runtime.containers.records import ContainerRecord
+        from runtime.containers.status import RunStatus
+
+        name = spec.name.lstrip("/") if spec.name else f"hoist_{secrets.token_hex(4)}"
+        if not CONTAINER_NAME.match(name):
+            raise InvalidSpec(f"invalid container name {name!r}",
+                              hint="use letters, digits, '_', '.' and '-', starting with a letter or digit")
+        taken = self.records.name_taken(name)
+        if taken:
+            raise Conflict(f'container name "{name}" is already in use by container "{taken}"',
+                           hint="remove (or rename) that container, or choose another name")
+        image = self.images.resolve(spec.image)
+        container_id = secrets.token_hex(32)
+        cdir = self.container_dir(container_id)
+        created_volumes: list[str] = []
+        network_done = False
+        try:
+            for sub in ("upper", "work", "merged"):
+                (cdir / sub).mkdir(parents=True)
+            plan, anonymous = build_plan(self, container_id, name, spec, image, cdir, created_volumes)
+            network_done = True  # from here on, whatever the network manager did is undone on failure
+            endpoints, ports = self._prepare_network(container_id, spec, plan)
+            plan.save()
+            RunStatus().save(cdir)
+            self.records.insert(ContainerRecord(
+                id=container_id, name=name, image=spec.image, image_id=image.id, created=_now(),
+                labels=dict(spec.labels), spec=spec, anonymous_volumes=anonymous, endpoints=endpoints,
+                ports=ports))
+        except BaseException as exc:
+            if network_done and _uses_network_manager(spec.network_mode):
+                self._release_network(container_id)
+            for vol in created_volumes:
+                try:
+                    self.volumes.remove(vol, [])
+                except Exception:  # noqa: BLE001 - best effort while reporting the real error
+                    pass
+            shutil.rmtree(cdir, ignore_errors=True)
+            if isinstance(exc, Exception) and "UNIQUE constraint failed: containers.name" in str(exc):
+                raise Conflict(f'container name "{name}" is already in use',
+                               hint="remove (or rename) that container, or choose another name") from None
+            raise
+        return self.container_inspect(container_id)
+
+    def _prepare_network(self, container_id: str, spec: ContainerSpec,
+                         plan: LaunchPlan) -> tuple[list[Any], list[Any]]:
+        """Endpoints, ports and /etc files from the network manager, before any process exists.
+
+        bridge: a persistent netns (run_dir/netns/<id>) the init joins, and the supervisor's DNS resolver in
+        it; none: the init unshares an empty netns; host: no netns; container:<x>: x's netns.
+        """
+        mode = spec.network_mode or "bridge"
+        if mode in ("none", "host"):
+            return [], []  # the builder wrote /etc files; importing the network stack would cost ~0.2 s
+        try:
+            manager = self.network_manager()
+        except InvalidSpec:
+            if mode == "bridge":
+                raise
+            return [], []  # no network module in this build: the builder's own /etc files serve
+        try:
+            net = manager.prepare_container(container_id, spec)
+        except NotFound:
+            if not mode.startswith("container:") or plan.network == "pending":
+                raise
+            return [], []  # a target outside the manager's knowledge: join its init's netns directly
+        if mode == "bridge":
+            if not net.netns_path:
+                raise SetupError(f"container {spec.name}: the network manager made no network namespace",
+                                 step="network")
+            plan.network = net.netns_path
+            plan.dns_resolver = True
+        elif mode.startswith("container:") and net.netns_path:
+            plan.network = net.netns_path
+        if plan.network == "pending":
+            raise InvalidSpec(f"container {spec.name}: {mode}: that container has no network namespace to share",
+                              hint="start it first, or give it a bridge network")
+        plan.etc_files = {k: str(v) for k, v in net.etc_files.items()}
+        return list(net.endpoints), list(net.ports)
+
+    def _release_network(self, container_id: str) -> None:
+        try:
+            self.network_manager().release_container(container_id)
+        except InvalidSpec:
+            pass
+
+    def container_start(self, ref: str) -> ContainerState:
+        """Start; starting a running container changes nothing (docker answers 304 Not Modified)."""
+        rec = self._record(ref)
+        state = self._state(rec)
+        if state.status in ("running", "paused", "restarting"):
+            return state
+        conn = self._start(rec)
+        conn.close()
+        return self.container_inspect(rec.id)
+
+    def container_start_attached(self, ref: str) -> tuple[ContainerState, Any]:
+        """Start and keep the supervisor's connection: its next line reports the final exit (for ``run``)."""
+        rec = self._record(ref)
+        conn = self._start(rec)
+        return self.container_inspect(rec.id), conn
+
+    def _start(self, rec: ContainerRecord) -> Any:
+        from runtime import launcher
+        from runtime.containers.status import clear_stop_requested
+
+        st = self._status(rec)
+        if st.status in ("running", "restarting", "starting"):
+            raise StateError(f"container {rec.name} is already running",
+                             hint="stop it first, or use 'hoist container restart'")
+        cdir = self.container_dir(rec.id)
+        clear_stop_requested(cdir)
+        conn = launcher.request_start(self.root, rec.id)
+        conn.settimeout(START_TIMEOUT)
+        reply = _read_line(conn)
+        conn.settimeout(None)
+        if not reply:
+            conn.close()
+            raise SetupError(f"container {rec.name}: the supervisor exited without reporting", step="start")
+        message = json.loads(reply)
+        if not message.get("ok"):
+            conn.close()
+            raise SetupError(f"container {rec.name}: {message.get('error')}", step="start",
+                             hint=_start_hint(message.get("error", "")))
+        return conn
+
+    def _pidfd(self, st: RunStatus) -> int | None:
+        from runtime import syscalls
+
+        if not st.pid:
+            return None
+        try:
+            fd = syscalls.pidfd_open(st.pid)
+        except OSError:
+            return None
+        # The pid could have been reused between reading the status and opening it: check once more.
+        if syscalls.process_start_time(st.pid) != st.pid_start:
+            os.close(fd)
+            return None
+        return fd
+
+    def _signal(self, rec: ContainerRecord, st: RunStatus, sig: int) -> bool:
+        from runtime import syscalls
+
+        fd = self._pidfd(st)
+        if fd is None:
+            return False
+        try:
+            syscalls.pidfd_send_signal(fd, sig)
+            return True
+        except ProcessLookupError:
+            return False
+        finally:
+            os.close(fd)
+
+    def _wait_init_exit(self, st: RunStatus, timeout: float) -> bool:
+        fd = self._pidfd(st)
+        if fd is None:
+            return True
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(max(0, int(timeout * 1000))))
+        finally:
+            os.close(fd)
+
+    def _wait_recorded_exit(self, rec: ContainerRecord, timeout: float = EXITED_WAIT) -> RunStatus:
+        """After the init is gone, wait (bounded) for its supervisor to write the final state."""
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            st = self._status(rec)
+            if st.status not in ("running", "starting", "restarting") or time.monotonic() > deadline:
+                return st
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def container_stop(self, ref: str, *, timeout: float | None = None) -> ContainerState:
+        from runtime.containers.defaults import signal_number
+        from runtime.containers.status import mark_stop_requested
+
+        rec = self._record(ref)
+        st = self._status(rec)
+        if st.status not in ("running", "restarting", "starting"):
+            return self._state(rec, st)
+        mark_stop_requested(self.container_dir(rec.id))
+        grace = rec.spec.stop_grace_period if timeout is None else timeout
+        image_signal = None
+        try:
+            image_signal = self.images.resolve(rec.image_id).config.stop_signal
+        except Exception:  # noqa: BLE001 - the image may be gone; the default signal is fine then
+            pass
+        sig = signal_number(rec.spec.stop_signal or image_signal)
+        self._thaw(rec)
+        if st.status == "restarting" and not st.pid:
+            return self._state(rec, self._wait_recorded_exit(rec))
+        if grace > 0 and self._signal(rec, st, sig) and self._wait_init_exit(st, grace):
+            return self._state(rec, self._wait_recorded_exit(rec))
+        self._signal(rec, st, signal_module.SIGKILL)
+        self._wait_init_exit(st, EXITED_WAIT)
+        return self._state(rec, self._wait_recorded_exit(rec))
+
+    def _thaw(self, rec: ContainerRecord) -> None:
+        from runtime.containers.cgroups import ContainerCgroups
+
+        cg = ContainerCgroups(self.root, rec.id)
+        try:
+            if cg.is_frozen():
+                cg.thaw()
+        except OSError:
+            pass
+
+    def container_kill(self, ref: str, *, signal: str = "SIGKILL") -> None:
+        from runtime.containers.defaults import signal_number
+        from runtime.containers.status import mark_stop_requested
+
+        rec = self._record(ref)
+        try:
+            sig = signal_number(signal)
+        except ValueError as exc:
+            raise InvalidSpec(str(exc), hint="use a signal name such as SIGTERM or a number") from None
+        st = self._status(rec)
+        if st.status not in ("running", "restarting", "starting"):
+            raise StateError(f"container {rec.name} is not running")
+        mark_stop_requested(self.container_dir(rec.id))
+        if not self._signal(rec, st, sig):
+            raise StateError(f"container {rec.name} is not running")
+        if sig == signal_module.SIGKILL:
+            self._thaw(rec)  # a frozen process would hold the kill until thawed
+        if sig == signal_module.SIGKILL:
+            self._wait_init_exit(st, EXITED_WAIT)
+            self._wait_recorded_exit(rec)
+
+    def container_restart(self, ref: str, *, timeout: float | None = None) -> ContainerState:
+        self.container_stop(ref, timeout=timeout)
+        return self.container_start(ref)
+
+    def container_pause(self, ref: str) -> None:
+        from runtime.containers.cgroups import ContainerCgroups
+
+        rec = self._record(ref)
+        state = self._state(rec)
+        if state.status != "running":
+            raise StateError(f"container {rec.name} is not running" if state.status != "paused"
+                             else f"container {rec.name} is already paused")
+        ContainerCgroups(self.root, rec.id).freeze()
+
+    def container_unpause(self, ref: str) -> None:
+        from runtime.containers.cgroups import ContainerCgroups
+
+        rec = self._record(ref)
+        if self._state(rec).status != "paused":
+            raise StateError(f"container {rec.name} is not paused")
+        ContainerCgroups(self.root, rec.id).thaw()
+
+    def container_remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        from runtime.containers.cgroups import ContainerCgroups
+
+        rec = self._record(ref)
+        st = self._status(rec)
+        if st.status in ("running", "restarting", "starting"):
+            if not force:
+                raise Conflict(f"cannot remove container {rec.name}: it is running",
+                               hint="stop it first, or use --force")
+            self.container_stop(rec.id, timeout=0)
+        self._wait_supervisor_gone(self._status(rec))
+        try:
+            ContainerCgroups(self.root, rec.id).remove()
+        except OSError:
+            pass
+        if _uses_network_manager(rec.spec.network_mode):
+            self._release_network(rec.id)
+        self.records.delete(rec.id)
+        shutil.rmtree(self.container_dir(rec.id), ignore_errors=True)
+        if volumes:
+            for vol in rec.anonymous_volumes:
+                try:
+                    self.volumes.remove(vol, self.records.volume_users(vol))
+                except (NotFound, Conflict):
+                    pass
+
+    @staticmethod
+    def _wait_supervisor_gone(st: RunStatus, timeout: float = 10.0) -> None:
+        """The supervisor reports the exit before its own cleanup: let it finish before removing things."""
+        from runtime import syscalls
+
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while st.supervisor_pid and syscalls.process_start_time(st.supervisor_pid) == st.supervisor_start:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    def container_inspect(self, ref: str) -> ContainerState:
+        return self._state(self._record(ref))
+
+    def container_list(self, *, labels: Mapping[str, str | None] | None = None,
+                       all: bool = True) -> list[ContainerState]:
+        from runtime.volumes import labels_match
+
+        out = []
+        for rec in self.records.all():
+            if not labels_match(rec.labels, labels):
+                continue
+            state = self._state(rec)
+            if all or state.status in ("running", "paused", "restarting"):
+                out.append(state)
+        return out
+
+    def container_wait(self, ref: str, *, timeout: float | None = None) -> int:
+        rec = self._record(ref)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            st = self._status(rec)
+            if st.status in ("exited", "dead") or (st.status == "created" and not st.started_at):
+                return st.exit_code
+            if deadline is not None and time.monotonic() > deadline:
+                raise StateError(f"container {rec.name} did not exit within {timeout:g}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def container_logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
+                       since: str | None = None, until: str | None = None) -> Iterator[LogRecord]:
+        from runtime.logs import log_path, read_logs
+
+        rec = self._record(ref)
+
+        def running() -> bool:
+            return self._status(rec).status in ("running", "starting", "restarting")
+
+        for r in read_logs(log_path(self.container_dir(rec.id)), tail=tail, since=since, until=until,
+                           follow=follow, running=running):
+            yield LogRecord(time=r["time"], stream=r["stream"], text=r["text"])  # type: ignore[arg-type]
+
+    def _running_plan(self, ref: str) -> tuple[ContainerRecord, RunStatus, LaunchPlan]:
+        from runtime.containers.plan import LaunchPlan
+
+        rec = self._record(ref)
+        st = self._status(rec)
+        if st.status != "running" or not st.pid:
+            raise StateError(f"container {rec.name} is not running",
+                             hint=f"start it first: hoist container start {rec.name}")
+        if self._state(rec, st).status == "paused":
+            raise StateError(f"container {rec.name} is paused", hint="unpause it first")
+        return rec, st, LaunchPlan.load(self.container_dir(rec.id))
+
+    def container_exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] = (0, 1, 2)) -> int:
+        """Run ``spec`` in the container with the caller's stdio; returns its exit code (0 when detached)."""
+        from runtime.containers.cgroups import ContainerCgroups
+        from runtime.exec import ExecError, ExecRequest, exec_process, wait_exit_code
+
+        rec, st, plan = self._running_plan(ref)
+        request = ExecRequest(argv=list(spec.command), env=dict(spec.env), user=spec.user,
+                              working_dir=spec.working_dir, privileged=spec.privileged)
+        cgroups = ContainerCgroups(self.root, rec.id)
+        if spec.detach:
+            null = os.open("/dev/null", os.O_RDWR)
+            stdio = (null, null, null)
+        try:
+            helper, _ = exec_process(plan, st.pid, cgroups.attach, request, stdio)
+        except ExecError as exc:
+            raise SetupError(str(exc), step="exec") from None
+        finally:
+            if spec.detach:
+                os.close(null)
+        if spec.detach:
+            import threading
+
+            threading.Thread(target=wait_exit_code, args=(helper,), daemon=True).start()
+            return 0
+        return wait_exit_code(helper)
+
+    def container_top(self, ref: str) -> list[dict[str, str]]:
+        from runtime.containers.cgroups import ContainerCgroups
+
+        rec = self._record(ref)
+        rows = []
+        for pid in sorted(ContainerCgroups(self.root, rec.id).pids()):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            rows.append({"PID": str(pid), "PPID": fields.get("PPid", "").strip(),
+                         "UID": fields.get("Uid", "").split()[0] if fields.get("Uid") else "",
+                         "CMD": cmd.strip()})
+        return rows
+
+
+def _uses_network_manager(mode: str) -> bool:
+    return (mode or "bridge") not in ("none", "host")
+
+
+def _read_line(conn: Any) -> str:
+    """One line, read byte by byte: the exit line that may follow must stay in the socket for select()."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
+
+
+def read_exit(conn: Any) -> dict[str, Any] | None:
+    """The supervisor's final line on an attached start connection (None if it went away)."""
+    line = _read_line(conn)
+    return json.loads(line) if line else None
+
+
+def _start_hint(error: str) -> str | None:
+    if "exec:" in error:
+        return "check the command and entrypoint: the executable must exist in the image and be executable"
+    if "unable to find user" in error:
+        return "the user must exist in the image's /etc/passwd, or be given as a numeric uid[:gid]"
+    if "cgroup" in error:
+        return "check the resource limits (memory, cpus, cpuset, pids) against the host"
+    return None

@@ -1,0 +1,375 @@
+"""Layer tarballs <-> directories usable as overlayfs lower dirs.
+
+Unpacking turns OCI whiteouts into overlay's: ``.wh.NAME`` becomes a 0/0 character device NAME, and
+``.wh..wh..opq`` marks its directory opaque with the ``trusted.overlay.opaque`` xattr. Packing does the
+reverse for an overlay upper dir, so a container's changes become a layer. Ownership, modes, times,
+hardlinks, symlinks, devices and xattrs are preserved; a member that would land outside the destination
+(``..``, or a path through a symlink) is refused before anything is written for it.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from runtime.errors import ImageError
+
+WHITEOUT_PREFIX = ".wh."
+WHITEOUT_META_PREFIX = ".wh..wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
+PAX_XATTR_PREFIX = "SCHILY.xattr."
+_COPY_CHUNK = 1 << 20
+
+
+def chain_ids(diff_ids: Iterable[str]) -> list[str]:
+    """OCI chain ids: the first is the first diff id, each next is sha256("<previous> <diff id>")."""
+    chain: list[str] = []
+    for diff_id in diff_ids:
+        if not chain:
+            chain.append(diff_id)
+        else:
+            chain.append("sha256:" + hashlib.sha256(f"{chain[-1]} {diff_id}".encode()).hexdigest())
+    return chain
+
+
+def clean_member_path(name: str) -> str:
+    """The archive path relative to the layer root; '' for the root; ImageError if it escapes."""
+    rel = posixpath.normpath(name.lstrip("/")) if name.strip("/") else "."
+    if rel == ".." or rel.startswith("../"):
+        raise ImageError(f"layer member {name!r} points outside the layer (path traversal)",
+                         hint="the archive is malicious or broken; it was not unpacked")
+    return "" if rel == "." else rel
+
+
+def whiteout_target(rel: str) -> tuple[str, str | None]:
+    """Classify a cleaned member path: ("opaque", dir), ("whiteout", path), ("meta", None) or ("plain", None)."""
+    parent, base = posixpath.split(rel)
+    if base == OPAQUE_MARKER:
+        return "opaque", parent
+    if base.startswith(WHITEOUT_META_PREFIX):
+        return "meta", None  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): meaningless on overlay
+    if base.startswith(WHITEOUT_PREFIX):
+        name = base[len(WHITEOUT_PREFIX):]
+        if not name or name in (".", ".."):
+            raise ImageError(f"layer member {rel!r} is a whiteout of nothing")
+        return "whiteout", posixpath.join(parent, name)
+    return "plain", None
+
+
+@dataclass
+class UnpackResult:
+    size: int  # bytes of regular file content
+    entries: int
+
+
+class _Unpacker:
+    """Writes members of one layer into ``dest``; tracks directories known to be real (not symlinks)."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.root_path = str(dest)
+        self.is_root = os.geteuid() == 0
+        self.safe_dirs: set[str] = {""}
+        self.deferred_dirs: list[tuple[str, tarfile.TarInfo]] = []
+        self.size = 0
+        self.entries = 0
+
+    def abs(self, rel: str) -> str:
+        return os.path.join(self.root_path, rel) if rel else self.root_path
+
+    def ensure_parent(self, rel: str) -> None:
+        """Make every parent of ``rel`` a real directory; refuse a parent that is a symlink or a file."""
+        parent = posixpath.dirname(rel)
+        missing: list[str] = []
+        while parent not in self.safe_dirs:
+            missing.append(parent)
+            parent = posixpath.dirname(parent)
+        for d in reversed(missing):
+            path = self.abs(d)
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                os.mkdir(path, 0o755)
+            else:
+                if stat.S_ISLNK(st.st_mode):
+                    raise ImageError(f"layer member {rel!r} would be written through the symlink {d!r}",
+                                     hint="the archive is malicious or broken; it was not unpacked")
+                if not stat.S_ISDIR(st.st_mode):
+                    raise ImageError(f"layer member {rel!r} needs {d!r} to be a directory, but it is not")
+            self.safe_dirs.add(d)
+
+    def remove_existing(self, rel: str, keep_dir: bool) -> None:
+        """A later member replaces an earlier one, except a directory over a directory (metadata merge)."""
+        path = self.abs(rel)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if keep_dir:
+                return
+            shutil.rmtree(path)
+            self.safe_dirs = {d for d in self.safe_dirs if d != rel and not d.startswith(rel + "/")}
+        else:
+            os.unlink(path)
+
+    def member(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+        rel = clean_member_path(info.name)
+        self.entries += 1
+        if not rel:
+            if info.isdir():
+                self.deferred_dirs.append(("", info))
+            return
+        kind, target = whiteout_target(rel)
+        if kind == "meta":
+            return
+        if kind == "opaque":
+            assert target is not None
+            self.ensure_parent(rel)
+            if target and target not in self.safe_dirs:
+                self.remove_existing(target, keep_dir=True)
+                if not os.path.isdir(self.abs(target)):
+                    os.mkdir(self.abs(target), 0o755)
+                self.safe_dirs.add(target)
+            self._set_xattr(self.abs(target), OVERLAY_OPAQUE_XATTR, b"y", rel)
+            return
+        if kind == "whiteout":
+            assert target is not None
+            self.ensure_parent(target)
+            self.remove_existing(target, keep_dir=False)
+            self._mknod(self.abs(target), stat.S_IFCHR, 0, 0, rel)
+            self._chown(self.abs(target), info.uid, info.gid)
+            return
+        self.ensure_parent(rel)
+        self.remove_existing(rel, keep_dir=info.isdir())
+        path = self.abs(rel)
+        if info.isdir():
+            if not os.path.isdir(path):
+                os.mkdir(path, 0o700)
+            self.safe_dirs.add(rel)
+            self._chown(path, info.uid, info.gid)
+            self._xattrs(path, info, rel)
+            self.deferred_dirs.append((rel, info))  # mode and mtime last: children change the mtime
+            return
+        if info.isreg():
+            self._regular(tar, info, path)
+        elif info.issym():
+            os.symlink(info.linkname, path)
+            self._chown(path, info.uid, info.gid)
+        elif info.islnk():
+            source = clean_member_path(info.linkname)
+            if not source:
+                raise ImageError(f"layer member {rel!r} is a hardlink to the layer root")
+            self.ensure_parent(source)
+            try:
+                os.link(self.abs(source), path, follow_symlinks=False)
+            except FileNotFoundError:
+                raise ImageError(f"layer member {rel!r} is a hardlink to {info.linkname!r}, which is not "
+                                 "in the layer") from None
+            return  # a hardlink shares the inode: its metadata is the source's
+        elif info.ischr() or info.isblk():
+            kind_bit = stat.S_IFCHR if info.ischr() else stat.S_IFBLK
+            self._mknod(path, kind_bit | (info.mode & 0o7777), info.devmajor, info.devminor, rel)
+            self._chown(path, info.uid, info.gid)
+            os.chmod(path, info.mode & 0o7777)
+        elif info.isfifo():
+            os.mkfifo(path, 0o600)
+            self._chown(path, info.uid, info.gid)
+            os.chmod(path, info.mode & 0o7777)
+        else:
+            raise ImageError(f"layer member {rel!r} has an unsupported tar type {info.type!r}")
+        self._xattrs(path, info, rel)
+        os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
+
+    def _regular(self, tar: tarfile.TarFile, info: tarfile.TarInfo, path: str) -> None:
+        source = tar.extractfile(info)
+        assert source is not None
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            remaining = info.size
+            while remaining > 0:
+                chunk = source.read(min(_COPY_CHUNK, remaining))
+                if not chunk:
+                    raise ImageError(f"layer member {info.name!r} is truncated")
+                _write_all(fd, chunk)
+                remaining -= len(chunk)
+            if self.is_root:
+                os.fchown(fd, info.uid, info.gid)
+            # chmod after chown: chown clears set-uid/set-gid bits.
+            os.fchmod(fd, info.mode & 0o7777)
+        finally:
+            os.close(fd)
+        self.size += info.size
+
+    def _chown(self, path: str, uid: int, gid: int) -> None:
+        if self.is_root:
+            os.lchown(path, uid, gid)
+
+    def _mknod(self, path: str, mode: int, major: int, minor: int, rel: str) -> None:
+        try:
+            os.mknod(path, mode, os.makedev(major, minor))
+        except PermissionError:
+            raise ImageError(f"cannot create the device node or whiteout {rel!r}: permission denied",
+                             hint="unpacking image layers needs root (CAP_MKNOD)") from None
+
+    def _xattrs(self, path: str, info: tarfile.TarInfo, rel: str) -> None:
+        for key, value in info.pax_headers.items():
+            if key.startswith(PAX_XATTR_PREFIX):
+                name = key[len(PAX_XATTR_PREFIX):]
+                self._set_xattr(path, name, value.encode("utf-8", "surrogateescape"), rel)
+
+    def _set_xattr(self, path: str, name: str, value: bytes, rel: str) -> None:
+        try:
+            os.setxattr(path, name, value, follow_symlinks=False)
+        except OSError as exc:
+            if name.startswith("user.") and exc.errno in (errno.EPERM, errno.ENOTSUP):
+                return  # user.* xattrs are not allowed on symlinks and devices; Docker drops them too
+            if exc.errno == errno.EPERM and not self.is_root:
+                raise ImageError(f"cannot set the {name} xattr on {rel!r}: permission denied",
+                                 hint="unpacking image layers needs root") from None
+            raise
+
+    def finish(self) -> None:
+        for rel, info in reversed(self.deferred_dirs):
+            path = self.abs(rel)
+            os.chmod(path, info.mode & 0o7777)
+            os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def unpack(stream: BinaryIO, dest: Path) -> UnpackResult:
+    """Unpack an uncompressed layer tar stream into the existing empty directory ``dest``.
+
+    Raises ImageError for a corrupt or malicious archive; ``dest`` is then left half-written, so callers
+    unpack into a temporary directory and publish it with a rename.
+    """
+    unpacker = _Unpacker(dest)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", errors="surrogateescape") as tar:
+            for info in tar:
+                unpacker.member(tar, info)
+    except tarfile.TarError as exc:
+        raise ImageError(f"layer archive is corrupt or truncated: {exc}",
+                         hint="get the image again; the store was not changed") from None
+    unpacker.finish()
+    return UnpackResult(size=unpacker.size, entries=unpacker.entries)
+
+
+# --------------------------------------------------------------------------------------------- packing
+
+
+def _tarinfo(path: str, arcname: str, st: os.stat_result) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(arcname)
+    info.mode = stat.S_IMODE(st.st_mode)
+    info.uid, info.gid = st.st_uid, st.st_gid
+    info.uname = info.gname = ""  # numeric ownership: host user names mean nothing in an image
+    info.mtime = int(st.st_mtime)
+    return info
+
+
+def _pax_xattrs(path: str, skip_overlay: bool) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return headers
+    for name in sorted(names):
+        if skip_overlay and name.startswith("trusted.overlay."):
+            continue
+        try:
+            value = os.getxattr(path, name, follow_symlinks=False)
+        except OSError:
+            continue
+        headers[PAX_XATTR_PREFIX + name] = value.decode("utf-8", "surrogateescape")
+    return headers
+
+
+def pack(source: Path, out: BinaryIO, *, overlay_whiteouts: bool = False) -> None:
+    """Write ``source`` as an uncompressed layer tar to ``out`` (sorted, numeric owners, PAX xattrs).
+
+    With ``overlay_whiteouts`` (an overlay upper dir), 0/0 character devices become ``.wh.NAME`` files and
+    opaque directories get a ``.wh..wh..opq`` entry.
+    """
+    src = str(source)
+    seen_inodes: dict[tuple[int, int], str] = {}
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, errors="surrogateescape") as tar:
+        for dirpath, dirnames, filenames in os.walk(src):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, src)
+            rel_dir = "" if rel_dir == "." else rel_dir
+            if rel_dir:
+                st = os.lstat(dirpath)
+                info = _tarinfo(dirpath, rel_dir, st)
+                info.type = tarfile.DIRTYPE
+                info.pax_headers = _pax_xattrs(dirpath, overlay_whiteouts)
+                tar.addfile(info)
+            if overlay_whiteouts and _is_opaque(dirpath):
+                marker = tarfile.TarInfo(posixpath.join(rel_dir, OPAQUE_MARKER))
+                marker.mtime = int(os.lstat(dirpath).st_mtime)
+                tar.addfile(marker)
+            # os.walk lists symlinks to directories in dirnames without descending: treat them as entries.
+            entries = sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))])
+            for name in entries:
+                _pack_entry(tar, os.path.join(dirpath, name), posixpath.join(rel_dir, name), seen_inodes,
+                            overlay_whiteouts)
+
+
+def _is_opaque(path: str) -> bool:
+    try:
+        return os.getxattr(path, OVERLAY_OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _pack_entry(tar: tarfile.TarFile, path: str, arcname: str, seen_inodes: dict[tuple[int, int], str],
+                overlay_whiteouts: bool) -> None:
+    st = os.lstat(path)
+    mode = st.st_mode
+    if overlay_whiteouts and stat.S_ISCHR(mode) and st.st_rdev == 0:
+        parent, base = posixpath.split(arcname)
+        info = tarfile.TarInfo(posixpath.join(parent, WHITEOUT_PREFIX + base))
+        info.mtime = int(st.st_mtime)
+        tar.addfile(info)
+        return
+    info = _tarinfo(path, arcname, st)
+    if not stat.S_ISDIR(mode) and st.st_nlink > 1:
+        key = (st.st_dev, st.st_ino)
+        if key in seen_inodes:
+            info.type = tarfile.LNKTYPE
+            info.linkname = seen_inodes[key]
+            tar.addfile(info)
+            return
+        seen_inodes[key] = arcname
+    info.pax_headers = _pax_xattrs(path, overlay_whiteouts)
+    if stat.S_ISREG(mode):
+        info.size = st.st_size
+        with open(path, "rb") as f:
+            tar.addfile(info, f)
+        return
+    if stat.S_ISLNK(mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(path)
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    elif stat.S_ISFIFO(mode):
+        info.type = tarfile.FIFOTYPE
+    else:
+        return  # sockets cannot be archived (docker skips them too)
+    tar.addfile(info)

@@ -1,0 +1,289 @@
+"""``docker pull``: fetch an image from a registry into the local image store.
+
+Everything is staged first: the manifest (the host platform's, when the tag names an index), the config and
+every missing layer are downloaded into one staging directory of the store, each verified against its
+digest while it streams, each layer unpacked there and its diff id checked. Only when all of it is complete
+does the store publish the image (renames under its lock). A tampered blob, a dropped connection or a
+Ctrl-C therefore leave the store exactly as it was.
+
+Layers download concurrently (three at a time, as Docker does); a layer whose blob and unpacked chain the
+store already has is not downloaded again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime.api import ImageInfo
+from runtime.errors import ImageError, RegistryError, RuntimeErrorBase
+from runtime.images import layers, reference
+from runtime.images.blobs import StagedBlob, hex_of
+from runtime.images.platform import Platform, host_platform, parse_platform, select_manifest
+from runtime.images.registry import (
+    DOCKER_LAYER_FOREIGN,
+    IMAGE_MANIFESTS,
+    INDEXES,
+    Manifest,
+    RegistryClient,
+    TransferInterrupted,
+    client_for,
+)
+from runtime.images.store import ImageStore, StagedLayer
+from runtime.images.transfer import ProgressFn, emit, short_id
+
+MAX_CONCURRENT_DOWNLOADS = 3  # Docker's default (--max-concurrent-downloads)
+DOWNLOAD_ATTEMPTS = 3  # per layer, on network failures only
+RETRY_PAUSE = 1.0  # seconds, times the attempt number
+_SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
+SCHEMA1_TYPES = ("application/vnd.docker.distribution.manifest.v1+json",
+                 "application/vnd.docker.distribution.manifest.v1+prettyjws")
+
+
+@dataclass(frozen=True)
+class _Layer:
+    index: int
+    digest: str
+    size: int
+    media_type: str
+    diff_id: str
+    chain_id: str
+
+
+class _Cancelled(Exception):
+    """Raised inside a download thread when another layer already failed."""
+
+
+def pull_image(store: ImageStore | Path, ref: str, *, platform: str | Platform | None = None,
+               progress: ProgressFn | None = None, ca_file: Path | None = None,
+               client: RegistryClient | None = None) -> ImageInfo:
+    """Pull ``ref`` (``busybox``, ``localhost:5000/app:1``, ``x@sha256:...``) and return the stored image.
+
+    ``platform`` ("linux/arm64", a Platform) picks from an index; default: this host's platform.
+    ``store`` may also be a state root directory (the compose side holds the engine's root).
+    """
+    if not isinstance(store, ImageStore):
+        store = ImageStore(Path(store))
+    parsed = reference.parse(ref)
+    want = parse_platform(platform) if isinstance(platform, str) else platform
+    client = client or client_for(store.root, parsed.domain, ca_file=ca_file)
+    try:
+        return _pull(store, client, parsed, want, progress)
+    finally:
+        client.close()
+
+
+def _pull(store: ImageStore, client: RegistryClient, parsed: reference.Reference, want: Platform | None,
+          progress: ProgressFn | None) -> ImageInfo:
+    shown = parsed.familiar()
+    emit(progress, parsed.tag or parsed.digest or "", f"Pulling from {parsed.familiar_name()}")
+    top = client.get_manifest(parsed.path, parsed.digest or parsed.tag or reference.DEFAULT_TAG)
+    manifest = top
+    if top.media_type in INDEXES:
+        entry = select_manifest(top.json().get("manifests") or [], want or host_platform())
+        manifest = client.get_manifest(parsed.path, _digest_of(entry, shown))
+    _check_media_type(manifest, shown)
+    doc = manifest.json()
+    config_desc = doc.get("config") or {}
+    config_digest = _digest_of(config_desc, shown)
+    descriptors = list(doc.get("layers") or [])
+    # A digest pull is not tagged, even when a tag was written too (``name:tag@sha256:...``), as in Docker.
+    tag = f"{parsed.repository}:{parsed.tag}" if parsed.tag and not parsed.digest else None
+    repo_digest = f"{parsed.repository}@{top.digest}"
+
+    if _up_to_date(store, tag, config_digest, manifest.digest):
+        emit(progress, "", f"Digest: {top.digest}")
+        emit(progress, "", f"Status: Image is up to date for {shown}")
+        return store.resolve(config_digest)
+
+    with store.staging() as staging:
+        config_bytes = _fetch_small_blob(client, parsed.path, config_digest, config_desc.get("size"))
+        config = _parse_config(config_bytes, config_digest)
+        if want is not None and top.media_type not in INDEXES:
+            _check_platform(config, want, shown)
+        diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+        if len(diff_ids) != len(descriptors):
+            raise ImageError(f"the image {shown} is inconsistent: its manifest lists {len(descriptors)} layers, "
+                             f"its config {len(diff_ids)}", hint="the image in the registry is broken")
+        plan = [_Layer(i, _digest_of(d, shown), int(d.get("size") or 0), str(d.get("mediaType", "")), diff_id,
+                       chain) for i, (d, diff_id, chain) in
+                enumerate(zip(descriptors, diff_ids, layers.chain_ids(diff_ids), strict=True))]
+        for layer in plan:
+            if layer.media_type == DOCKER_LAYER_FOREIGN:
+                raise RegistryError(f"{shown} has a foreign (non-distributable) layer {layer.digest}",
+                                    hint="foreign layers are Windows base layers; hoist runs Linux images")
+        staged = _download_layers(store, client, parsed.path, plan, staging, progress)
+        image = store._stage_image(staging, config_bytes, staged, manifest=manifest.data)
+        image.tags = [tag] if tag else []
+        image.repo_digests = [repo_digest]
+        (image_id,) = store._publish([image])
+    emit(progress, "", f"Digest: {top.digest}")
+    emit(progress, "", f"Status: Downloaded newer image for {shown}")
+    return store.resolve(image_id)
+
+
+def _digest_of(descriptor: object, shown: str) -> str:
+    """A descriptor's digest, refused unless it is a well-formed sha256 (it becomes a file name)."""
+    digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+    if not isinstance(digest, str) or not _SHA256.match(digest):
+        raise ImageError(f"the manifest of {shown} has a malformed descriptor digest {digest!r}",
+                         hint="the image in the registry is broken; hoist stores sha256 content only")
+    return digest
+
+
+def _check_media_type(manifest: Manifest, shown: str) -> None:
+    if manifest.media_type in IMAGE_MANIFESTS:
+        return
+    if manifest.media_type in SCHEMA1_TYPES:
+        raise RegistryError(f"{shown} uses the Docker image manifest schema 1, which is no longer supported",
+                            hint="push the image again with a current client (schema 2 or OCI)")
+    if not manifest.media_type and manifest.json().get("config") and manifest.json().get("layers") is not None:
+        return  # an OCI manifest may omit mediaType; its shape says what it is
+    raise RegistryError(f"{shown}: unsupported manifest media type {manifest.media_type!r}",
+                        hint="hoist pulls Docker v2 schema 2 and OCI images")
+
+
+def _up_to_date(store: ImageStore, tag: str | None, config_digest: str, manifest_digest: str) -> bool:
+    """The tag (or, for digest pulls, the image) is already here with exactly this manifest."""
+    if not store.blobs.exists(config_digest):
+        return False
+    try:
+        image = store.resolve(tag) if tag else store.resolve(config_digest)
+        record = store.record(image.id)
+    except RuntimeErrorBase:  # NotFound, a corrupt record: pull it again
+        return False
+    return image.id == config_digest and record.get("manifest") == manifest_digest
+
+
+def _fetch_small_blob(client: RegistryClient, repository: str, digest: str, size: object) -> bytes:
+    import io
+
+    sink = io.BytesIO()
+    client.fetch_blob(repository, digest, sink, size=int(size) if isinstance(size, int) else None)
+    return sink.getvalue()
+
+
+def _parse_config(data: bytes, digest: str) -> dict[str, Any]:
+    try:
+        config = json.loads(data)
+    except ValueError as exc:
+        raise ImageError(f"image config {digest} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ImageError(f"image config {digest} is not a JSON object")
+    return config
+
+
+def _check_platform(config: dict[str, Any], want: Platform, shown: str) -> None:
+    actual = Platform(str(config.get("os", "")), str(config.get("architecture", "")),
+                      str(config.get("variant") or "")).normalized()
+    want = want.normalized()
+    if (actual.os, actual.architecture) != (want.os, want.architecture) or (
+            want.variant and actual.variant and want.variant != actual.variant):
+        raise RegistryError(f"image with reference {shown} was found but does not match the specified "
+                            f"platform: wanted {want}, actual: {actual}",
+                            hint="pull without --platform, or pick a platform the image is published for")
+
+
+def _download_layers(store: ImageStore, client: RegistryClient, repository: str, plan: list[_Layer],
+                     staging: Path, progress: ProgressFn | None) -> list[StagedLayer]:
+    failed = threading.Event()
+    results: dict[int, StagedLayer] = {}
+    todo: list[_Layer] = []
+    for layer in plan:
+        if _have_layer(store, layer):
+            emit(progress, short_id(layer.digest), "Already exists")
+            results[layer.index] = StagedLayer(StagedBlob(layer.digest, layer.size, staging / "absent"),
+                                               layer.diff_id, layer.media_type, None, 0)
+        else:
+            emit(progress, short_id(layer.digest), "Pulling fs layer", 0, layer.size)
+            todo.append(layer)
+
+    def one(layer: _Layer) -> StagedLayer:
+        return _download_one(store, client, repository, layer, staging, progress, failed)
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_DOWNLOADS, len(todo)),
+                                thread_name_prefix="hoist-pull") as pool:
+            futures = {pool.submit(one, layer): layer for layer in todo}
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:
+                failed.set()  # Ctrl-C: the other downloads stop at their next chunk
+                raise
+            if any(f.exception() for f in done):
+                failed.set()
+            wait(futures)
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        real = [e for e in errors if not isinstance(e, _Cancelled)]
+        if real or errors:
+            raise (real or errors)[0]  # type: ignore[misc]
+        for future, layer in futures.items():
+            results[layer.index] = future.result()
+    return [results[i] for i in range(len(plan))]
+
+
+
+def _have_layer(store: ImageStore, layer: _Layer) -> bool:
+    return store.blobs.exists(layer.digest) and \
+        (store.layers_dir / hex_of(layer.chain_id) / "meta.json").is_file()
+
+
+def _fetch_with_retries(client: RegistryClient, repository: str, layer: _Layer, path: Path,
+                        progress: ProgressFn | None, failed: threading.Event) -> int:
+    """Download one layer into ``path``; a network failure is retried from the start (as Docker does,
+    with a growing pause), a digest mismatch or an HTTP error is not."""
+    lid = short_id(layer.digest)
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        done = 0
+
+        def on_bytes(n: int) -> None:
+            nonlocal done
+            if failed.is_set():
+                raise _Cancelled()
+            done += n
+            emit(progress, lid, "Downloading", done, layer.size)
+
+        try:
+            with open(path, "wb") as sink:
+                return client.fetch_blob(repository, layer.digest, sink, size=layer.size or None,
+                                         on_bytes=on_bytes)
+        except TransferInterrupted:
+            if attempt == DOWNLOAD_ATTEMPTS or failed.is_set():
+                raise
+            pause = RETRY_PAUSE * attempt
+            emit(progress, lid, f"Retrying in {pause:g} seconds")
+            if failed.wait(pause):  # another layer failed meanwhile: stop waiting
+                raise _Cancelled() from None
+    raise AssertionError("unreachable")
+
+
+def _download_one(store: ImageStore, client: RegistryClient, repository: str, layer: _Layer, staging: Path,
+                  progress: ProgressFn | None, failed: threading.Event) -> StagedLayer:
+    lid = short_id(layer.digest)
+    path = staging / f"download-{hex_of(layer.digest)}"
+    if store.blobs.exists(layer.digest):
+        # The blob is here, only this chain's unpacked directory is missing: unpack from the local copy.
+        size = layer.size
+    else:
+        size = _fetch_with_retries(client, repository, layer, path, progress, failed)
+        emit(progress, lid, "Download complete", size, size)
+    if failed.is_set():
+        raise _Cancelled()
+    emit(progress, lid, "Extracting", 0, size)
+    source: Callable[[], Any] = (lambda: open(path, "rb")) if path.exists() else \
+        (lambda: store.blobs.open(layer.digest))
+    with source() as f:
+        staged = store._stage_layer(staging, f, expected_digest=layer.digest, expected_diff_id=layer.diff_id,
+                                    keep_blob=False, chain_id=layer.chain_id)
+    # The verified download itself becomes the blob (no second copy); an already stored blob stays put.
+    blob_path = path if path.exists() else staging / "absent"
+    staged.blob = StagedBlob(layer.digest, size, blob_path)
+    staged.media_type = layer.media_type or staged.media_type
+    emit(progress, lid, "Pull complete", size, size)
+    return staged

@@ -1,0 +1,213 @@
+"""A lean fork server that starts supervisors, one per state root (architecture.md: fork cost and PSS).
+
+Forking a supervisor from the CLI would give each one a private copy of the CLI's heap once the CLI exits.
+Instead, one small process per root (stdlib and the supervisor's modules only, ``gc.freeze()``d) forks
+every supervisor, so all of them share its pages. It is started on demand by the first ``start`` and exits
+once it has been idle (no supervisors of its own left) for ``idle_exit()`` seconds. If it is killed, its
+supervisors carry on (re-parented to init) and the next request starts a new server.
+
+Protocol on ``<run dir>/launcher.sock``: the client sends ``start <container id>\\n``; the supervisor itself
+answers on that connection with one JSON line when the container runs (or failed to start) and another
+when it has exited for good (unless the client hung up).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from runtime import naming
+
+SOCKET_NAME = "launcher.sock"
+LOCK_NAME = "launcher.lock"
+DEFAULT_IDLE_EXIT = 2.0
+
+
+def idle_exit() -> float:
+    """Seconds the launcher lingers without supervisors (HOIST_LAUNCHER_IDLE; tests make it short)."""
+    try:
+        return float(os.environ.get("HOIST_LAUNCHER_IDLE", DEFAULT_IDLE_EXIT))
+    except ValueError:
+        return DEFAULT_IDLE_EXIT
+CONNECT_TIMEOUT = 10.0
+
+
+def socket_path(root: Path) -> Path:
+    return naming.run_dir(root) / SOCKET_NAME
+
+
+# ----------------------------------------------------------------------------------------------- client
+
+
+def request_start(root: Path, container_id: str) -> socket.socket:
+    """Ask the root's launcher for a supervisor; read the returned connection for the outcome."""
+    conn = _connect(root)
+    conn.sendall(f"start {container_id}\n".encode())
+    return conn
+
+
+def _try_connect(path: Path) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        conn.connect(str(path))
+        return conn
+    except (FileNotFoundError, ConnectionRefusedError):
+        conn.close()
+        return None
+
+
+def _connect(root: Path) -> socket.socket:
+    path = socket_path(root)
+    conn = _try_connect(path)
+    if conn is not None:
+        return conn
+    run = naming.run_dir(root)
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one spawner at a time; the others find its server
+        conn = _try_connect(path)
+        if conn is not None:
+            return conn
+        _spawn_server(root)
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while time.monotonic() < deadline:
+            conn = _try_connect(path)
+            if conn is not None:
+                return conn
+            time.sleep(0.002)
+    raise OSError(f"the supervisor launcher for {root} did not come up within {CONNECT_TIMEOUT:g}s")
+
+
+def _spawn_server(root: Path) -> None:
+    """Start ``serve(root)`` in a fresh, detached ``python -S`` (no site: nothing but what it imports)."""
+    project = str(Path(__file__).resolve().parent.parent)
+    code = f"import sys; sys.path.insert(0, {project!r}); from runtime.launcher import serve; serve({str(root)!r})"
+    argv = [sys.executable, "-S", "-c", code]
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOIST_ROOT": str(root),
+           "HOIST_LAUNCHER_IDLE": str(idle_exit())}
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            os.execve(sys.executable, argv, env)
+        finally:
+            os._exit(127)
+    os.waitpid(pid, 0)
+
+
+# ----------------------------------------------------------------------------------------------- server
+
+
+def serve(root: str) -> None:
+    root_path = Path(root)
+    from runtime import supervisor  # everything a supervisor needs, loaded once and shared by all
+
+    path = socket_path(root_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    listener.bind(str(path))
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    my_inode = path.stat().st_ino
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        supervisor.rehearse(naming.run_dir(root_path) / f"rehearsal-{os.getpid()}")
+    except Exception:  # noqa: BLE001 - only an optimisation: supervisors work without it
+        pass
+    gc.collect()
+    gc.freeze()  # keep the collector from writing to (and so un-sharing) the pages children inherit
+    children: set[int] = set()
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    idle_since = time.monotonic()
+    linger = idle_exit()
+    while True:
+        if sel.select(0.1):
+            _serve_one(listener, root_path, children, supervisor)
+        _reap(children)
+        if children:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > linger:
+            break
+    # Stop taking new clients first, then serve whoever is already queued, then go.
+    try:
+        if path.stat().st_ino == my_inode:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    listener.setblocking(False)
+    while True:
+        try:
+            _serve_one(listener, root_path, children, supervisor)
+        except BlockingIOError:
+            break
+    listener.close()
+    while children:
+        _reap(children)
+        time.sleep(0.05)
+
+
+def _serve_one(listener: socket.socket, root: Path, children: set[int], supervisor: object) -> None:
+    conn, _ = listener.accept()
+    conn.setblocking(True)
+    conn.settimeout(5.0)
+    try:
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = conn.recv(256)
+            if not chunk:
+                break
+            line += chunk
+    except OSError:
+        conn.close()
+        return
+    conn.settimeout(None)
+    verb, _, arg = line.decode(errors="replace").strip().partition(" ")
+    if verb != "start" or not arg:
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        listener.close()
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        code = 0
+        try:
+            supervisor.run(root, arg, conn)  # type: ignore[attr-defined]
+        except BaseException as exc:  # noqa: BLE001 - the status file and the client must hear of it
+            code = 1
+            try:
+                conn.sendall(json.dumps({"ok": False, "error": f"supervisor: {exc}"}).encode() + b"\n")
+            except OSError:
+                pass
+        os._exit(code)
+    conn.close()
+    children.add(pid)
+
+
+def _reap(children: set[int]) -> None:
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)

@@ -1,0 +1,185 @@
+"""Firewall rules with iptables (the nf_tables backend on Debian 12, the same tables Docker uses).
+
+Why iptables rather than a table of our own in nftables: with Docker installed the ``filter FORWARD`` chain
+has policy DROP, and in nftables a packet accepted by our own base chain is still dropped by Docker's. An
+ACCEPT reached from a jump inserted at the top of ``FORWARD`` is final, so hoist works next to Docker (as
+netavark's iptables driver and Docker's own DOCKER-USER chain do).
+
+Every chain and rule carries the root's instance tag, so parallel roots never touch each other's rules:
+  filter  HOIST-<tag>-FWD   from FORWARD: isolation, intra-network, outbound, published ports
+  nat     HOIST-<tag>-DNAT  from PREROUTING and OUTPUT (local destinations): published ports
+  nat     HOIST-<tag>-POST  from POSTROUTING: masquerade outbound, loopback and hairpin
+Ports are published with DNAT (plus route_localnet on the bridge for 127.0.0.1) instead of a userland
+proxy: no process per port, no extra copy per byte, and the client's source address is kept.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runtime.errors import NetworkError
+
+IPTABLES = "iptables"
+HOIST_LINK_GLOB = "hst+"  # every hoist interface, of any root (runtime.naming.link_prefix)
+
+
+@dataclass(frozen=True)
+class Chains:
+    tag: str
+
+    @property
+    def fwd(self) -> str:
+        return f"HOIST-{self.tag}-FWD"
+
+    @property
+    def dnat(self) -> str:
+        return f"HOIST-{self.tag}-DNAT"
+
+    @property
+    def post(self) -> str:
+        return f"HOIST-{self.tag}-POST"
+
+    @property
+    def comment(self) -> str:
+        return f"hoist:{self.tag}"
+
+    def jumps(self) -> list[tuple[str, str, str]]:
+        """(table, builtin chain, rule spec) of the jumps into our chains."""
+        c = f"-m comment --comment {self.comment}"
+        local = "-m addrtype --dst-type LOCAL"
+        return [("filter", "FORWARD", f"{c} -j {self.fwd}"),
+                ("nat", "PREROUTING", f"{local} {c} -j {self.dnat}"),
+                ("nat", "OUTPUT", f"{local} {c} -j {self.dnat}"),
+                ("nat", "POSTROUTING", f"{c} -j {self.post}")]
+
+
+def _run(args: Sequence[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    try:
+        proc = subprocess.run(list(args), input=stdin, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise NetworkError("iptables is not installed", hint="apt-get install iptables") from None
+    if check and proc.returncode != 0:
+        what = " ".join(args) if stdin is None else f"{' '.join(args)} <<{stdin.strip()}"
+        raise NetworkError(f"firewall update failed: {what}: {proc.stderr.strip()}")
+    return proc
+
+
+def restore(tables: dict[str, list[str]]) -> None:
+    """Apply rule lines (``-A CHAIN ...``, ``-D ...``, ``-N ...``) atomically per table, keeping the rest."""
+    text = ""
+    for table, lines in tables.items():
+        if lines:
+            text += f"*{table}\n" + "\n".join(lines) + "\nCOMMIT\n"
+    if text:
+        _run([f"{IPTABLES}-restore", "-w", "--noflush"], stdin=text)
+
+
+def chain_exists(table: str, chain: str) -> bool:
+    return _run([IPTABLES, "-w", "-t", table, "-S", chain], check=False).returncode == 0
+
+
+def rules_with(table: str, chain: str, needle: str) -> list[str]:
+    """The ``-A`` lines of ``chain`` whose comment is exactly ``needle``."""
+    proc = _run([IPTABLES, "-w", "-t", table, "-S", chain], check=False)
+    if proc.returncode != 0:
+        return []
+    return [line for line in proc.stdout.splitlines()
+            if line.startswith("-A ") and f"--comment {needle} " in line + " "
+            or line.startswith("-A ") and f'--comment "{needle}"' in line]
+
+
+class Firewall:
+    def __init__(self, tag: str) -> None:
+        self.chains = Chains(tag)
+
+    # ------------------------------------------------------------------------------- root chains
+
+    def ensure_base(self) -> None:
+        """Our three chains and the jumps into them (idempotent)."""
+        ch = self.chains
+        if chain_exists("filter", ch.fwd) and chain_exists("nat", ch.post):
+            return
+        c = f"-m comment --comment {ch.comment}"
+        filter_lines = [f"-N {ch.fwd}",
+                        # Replies, and connections to published ports (DNAT'd by us) into any hoist network,
+                        # before the per-network isolation rules below.
+                        f"-A {ch.fwd} -m conntrack --ctstate RELATED,ESTABLISHED {c} -j ACCEPT",
+                        f"-A {ch.fwd} -o {HOIST_LINK_GLOB} -m conntrack --ctstate DNAT {c} -j ACCEPT"]
+        nat_lines = [f"-N {ch.dnat}", f"-N {ch.post}"]
+        for table, chain, spec in ch.jumps():
+            (filter_lines if table == "filter" else nat_lines).append(f"-I {chain} 1 {spec}")
+        self.remove_base()  # a half-made set from a crash
+        restore({"filter": filter_lines, "nat": nat_lines})
+
+    def remove_base(self) -> None:
+        ch = self.chains
+        for table, chain, spec in ch.jumps():
+            while _run([IPTABLES, "-w", "-t", table, "-D", chain, *spec.split()], check=False).returncode == 0:
+                pass
+        for table, chain in (("filter", ch.fwd), ("nat", ch.dnat), ("nat", ch.post)):
+            if chain_exists(table, chain):
+                _run([IPTABLES, "-w", "-t", table, "-F", chain])
+                _run([IPTABLES, "-w", "-t", table, "-X", chain])
+
+    # --------------------------------------------------------------------------------- networks
+
+    def network_comment(self, network_id: str) -> str:
+        return f"{self.chains.comment}:net:{network_id[:12]}"
+
+    def add_network(self, network_id: str, bridge: str, subnet: str, internal: bool) -> None:
+        ch = self.chains
+        c = f"-m comment --comment {self.network_comment(network_id)}"
+        fwd = [f"-A {ch.fwd} -i {bridge} -o {bridge} {c} -j ACCEPT",
+               # no traffic to other hoist networks (of this root or any other)
+               f"-A {ch.fwd} -i {bridge} -o {HOIST_LINK_GLOB} {c} -j DROP",
+               # nobody else opens connections into the network
+               f"-A {ch.fwd} -o {bridge} {c} -j DROP",
+               f"-A {ch.fwd} -i {bridge} {c} -j {'DROP' if internal else 'ACCEPT'}"]
+        post = [f"-A {ch.post} -s 127.0.0.0/8 -o {bridge} {c} -j MASQUERADE",
+                f"-A {ch.post} -s {subnet} -o {bridge} -m conntrack --ctstate DNAT {c} -j MASQUERADE"]
+        if not internal:
+            post.append(f"-A {ch.post} -s {subnet} ! -o {bridge} {c} -j MASQUERADE")
+        self.remove_network(network_id)
+        restore({"filter": fwd, "nat": post})
+
+    def remove_network(self, network_id: str) -> None:
+        needle = self.network_comment(network_id)
+        self._delete_tagged({"filter": [self.chains.fwd], "nat": [self.chains.post]}, needle)
+
+    # ------------------------------------------------------------------------------------ ports
+
+    def container_comment(self, container_id: str) -> str:
+        return f"{self.chains.comment}:ctr:{container_id[:12]}"
+
+    def add_ports(self, container_id: str, mappings: Sequence[tuple[str, str, int, str, int]]) -> None:
+        """``mappings``: (protocol, host_ip, host_port, container_ip, container_port)."""
+        c = f"-m comment --comment {self.container_comment(container_id)}"
+        lines = []
+        for proto, host_ip, host_port, cip, cport in mappings:
+            dest = f"-d {host_ip}/32 " if host_ip and host_ip != "0.0.0.0" else ""
+            lines.append(f"-A {self.chains.dnat} {dest}-p {proto} -m {proto} --dport {host_port} {c} "
+                         f"-j DNAT --to-destination {cip}:{cport}")
+        restore({"nat": lines})
+
+    def remove_ports(self, container_id: str) -> None:
+        self._delete_tagged({"nat": [self.chains.dnat]}, self.container_comment(container_id))
+
+    def _delete_tagged(self, where: dict[str, list[str]], needle: str) -> None:
+        batch: dict[str, list[str]] = {}
+        for table, chains in where.items():
+            for chain in chains:
+                batch.setdefault(table, []).extend("-D" + line[2:] for line in rules_with(table, chain, needle))
+        restore(batch)
+
+
+def enable_ip_forward() -> None:
+    """Routing between the bridges and the uplink needs ip_forward, as dockerd also sets at start. Only set
+    when off; hoist's FORWARD rules keep its networks isolated either way."""
+    path = "/proc/sys/net/ipv4/ip_forward"
+    with open(path) as f:
+        if f.read().strip() == "1":
+            return
+    with open(path, "w") as f:
+        f.write("1")

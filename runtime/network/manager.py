@@ -1,0 +1,459 @@
+"""The network facade the engine calls: networks (bridge + IPAM + firewall) and container attachment
+(netns, veths, published ports, /etc files). State lives in the net_ tables (runtime.network.store).
+
+Kernel objects are named from the root (runtime.naming), so parallel roots never collide and every
+leftover is attributable. All netlink sockets are opened per operation in the calling thread: pyroute2 binds
+a socket to the thread (and so the netns) that created it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import json
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from runtime import naming
+from runtime.api import ContainerSpec, EndpointSpec, EndpointState, NetworkInfo, NetworkSpec, PortBinding
+from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound
+from runtime.network import bridge, etcfiles, ipam, netns, ports
+from runtime.network.firewall import Firewall, enable_ip_forward
+from runtime.network.store import ContainerRow, EndpointRow, NetworkRow, NetworkStore
+from runtime.state import StateDB
+
+DEFAULT_NETWORK = "bridge"  # Docker's name for the network of containers that name none
+HOST_IPAM_LOCK = Path("/run/lock/hoist-ipam.lock")  # host-wide: roots must not pick the same free subnet
+
+
+@dataclass(frozen=True)
+class ContainerNetwork:
+    netns_path: str | None
+    etc_files: dict[str, Path]
+    endpoints: list[EndpointState] = field(default_factory=list)
+    ports: list[PortBinding] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class NetworkManager:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+        self.tag = naming.instance_tag(self.root)
+        self.db = StateDB(self.root)
+        self.store = NetworkStore(self.root, self.db)
+        self.firewall = Firewall(self.tag)
+        self.netns_dir = naming.run_dir(self.root) / "netns"
+
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return _flock(self.root / "network.lock")
+
+    # ------------------------------------------------------------------------------------ networks
+
+    def create_network(self, spec: NetworkSpec) -> NetworkInfo:
+        if spec.driver not in ("bridge", ""):
+            raise InvalidSpec(f"network {spec.name}: driver {spec.driver!r} is not supported",
+                              hint='use driver "bridge" (the default)')
+        if len(spec.ipam) > 1:
+            raise InvalidSpec(f"network {spec.name}: only one ipam config (IPv4) is supported")
+        if not spec.name or "/" in spec.name:
+            raise InvalidSpec(f"invalid network name {spec.name!r}")
+        with self._lock():
+            if self.store.find_network(spec.name) and self.store.find_network(spec.name).name == spec.name:  # type: ignore[union-attr]
+                raise Conflict(f"network with name {spec.name} already exists",
+                               hint="remove it first (hoist network rm), or use another name")
+            network_id = secrets.token_hex(32)
+            name = naming.bridge_name(self.root, network_id)
+            cfg = spec.ipam[0] if spec.ipam else None
+            with _flock(HOST_IPAM_LOCK):
+                ipr = bridge.iproute()
+                try:
+                    taken = [ipaddress.ip_network(r) for r in bridge.host_routes(ipr)]
+                    taken += [ipaddress.ip_network(n.subnet) for n in self.store.networks()]
+                    if cfg and cfg.subnet:
+                        subnet = ipam.parse_subnet(cfg.subnet)
+                        clash = [t for t in taken if subnet.overlaps(t)]
+                        if clash:
+                            raise Conflict(f"network {spec.name}: subnet {subnet} overlaps {clash[0]}, which is "
+                                           "already in use on this host",
+                                           hint="choose another ipam subnet, or leave it out to get a free one")
+                    else:
+                        subnet = ipam.choose_subnet(ipam.configured_pools(), taken)
+                    addressing = ipam.plan_network(subnet, cfg.gateway if cfg else None,
+                                                   cfg.ip_range if cfg else None,
+                                                   (cfg.aux_addresses.values() if cfg else ()))
+                    row = NetworkRow(id=network_id, name=spec.name, driver="bridge", internal=spec.internal,
+                                     attachable=spec.attachable, labels=dict(spec.labels),
+                                     options=dict(spec.options), subnet=str(subnet),
+                                     gateway=str(addressing.gateway), ip_range=str(addressing.ip_range),
+                                     reserved=[str(a) for a in addressing.reserved], bridge=name, created=_now())
+                    try:
+                        bridge.ensure_bridge(ipr, name, row.gateway, subnet.prefixlen)
+                        self.firewall.ensure_base()
+                        self.firewall.add_network(network_id, name, row.subnet, row.internal)
+                        if not row.internal:
+                            enable_ip_forward()
+                        self._insert_network(row)
+                    except BaseException:
+                        self.firewall.remove_network(network_id)
+                        bridge.delete_link(ipr, name)
+                        raise
+                finally:
+                    ipr.close()
+        return self.inspect_network(network_id)
+
+    def _insert_network(self, n: NetworkRow) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO net_networks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (n.id, n.name, n.driver, int(n.internal), int(n.attachable), json.dumps(n.labels),
+                          json.dumps(n.options), n.subnet, n.gateway, n.ip_range, json.dumps(n.reserved),
+                          n.bridge, n.created))
+
+    def _network(self, ref: str) -> NetworkRow:
+        row = self.store.find_network(ref)
+        if row is None:
+            raise NotFound(f"network {ref} not found", hint="list networks with: hoist network ls")
+        return row
+
+    def _info(self, n: NetworkRow) -> NetworkInfo:
+        return NetworkInfo(id=n.id, name=n.name, driver=n.driver, internal=n.internal, labels=dict(n.labels),
+                           subnet=n.subnet, gateway=n.gateway, bridge=n.bridge, created=n.created,
+                           containers={e.container_id: e.ip for e in self.store.endpoints_of_network(n.id)})
+
+    def inspect_network(self, ref: str) -> NetworkInfo:
+        return self._info(self._network(ref))
+
+    def network_details(self, ref: str) -> tuple[NetworkRow, list[EndpointRow], dict[str, ContainerRow]]:
+        """Everything ``network inspect`` shows (ip_range, options, attachable, endpoint names)."""
+        n = self._network(ref)
+        eps = self.store.endpoints_of_network(n.id)
+        return n, eps, self.store.containers([e.container_id for e in eps])
+
+    def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+        out = []
+        for n in self.store.networks():
+            if labels and not all(k in n.labels and (v is None or n.labels[k] == v) for k, v in labels.items()):
+                continue
+            out.append(self._info(n))
+        return out
+
+    def remove_network(self, ref: str) -> None:
+        with self._lock():
+            n = self._network(ref)
+            users = self.store.endpoints_of_network(n.id)
+            if users:
+                names = self.store.containers([e.container_id for e in users])
+                who = ", ".join(names[e.container_id].name if e.container_id in names else e.container_id[:12]
+                                for e in users)
+                raise Conflict(f"error while removing network: network {n.name} id {n.id[:12]} has active "
+                               f"endpoints ({who})", hint="stop and remove those containers, or disconnect them")
+            self.firewall.remove_network(n.id)
+            ipr = bridge.iproute()
+            try:
+                bridge.delete_link(ipr, n.bridge)
+            finally:
+                ipr.close()
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
+            if not self.store.networks():
+                self.firewall.remove_base()
+
+    def prune(self, labels: Mapping[str, str | None] | None = None) -> list[str]:
+        """Remove networks no container uses; returns their names."""
+        removed = []
+        for info in self.list_networks(labels):
+            if not info.containers:
+                try:
+                    self.remove_network(info.id)
+                    removed.append(info.name)
+                except (Conflict, NotFound):
+                    continue
+        return removed
+
+    # Names the engine (runtime/engine.py) calls.
+    create = create_network
+    inspect = inspect_network
+    list = list_networks  # noqa: A003 - the engine's name for it
+    remove = remove_network
+
+    # ---------------------------------------------------------------------------------- containers
+
+    def netns_path(self, container_id: str) -> Path:
+        return self.netns_dir / container_id
+
+    def container_dir(self, container_id: str) -> Path:
+        return self.root / "containers" / container_id
+
+    def prepare_container(self, container_id: str, spec: ContainerSpec) -> ContainerNetwork:
+        mode = spec.network_mode or "bridge"
+        existing = self.store.container(container_id)
+        if existing is not None and existing.mode == mode:
+            return self._current(container_id, spec)
+        hostname = spec.hostname or container_id[:12]
+        host_conf = etcfiles.host_resolv_conf()
+        cdir = self.container_dir(container_id)
+        if mode == "host":
+            files = {"/etc/hostname": cdir / "hostname", "/etc/hosts": cdir / "hosts",
+                     "/etc/resolv.conf": cdir / "resolv.conf"}
+            cdir.mkdir(parents=True, exist_ok=True)
+            import socket
+
+            etcfiles.write_in_place(files["/etc/hostname"], (spec.hostname or socket.gethostname()) + "\n")
+            hosts = Path("/etc/hosts").read_text() if Path("/etc/hosts").exists() else etcfiles.HOSTS_HEADER
+            hosts += "".join(f"{ip}\t{name}\n" for name, ip in spec.extra_hosts if ip != "host-gateway")
+            etcfiles.write_in_place(files["/etc/hosts"], hosts)
+            resolv = Path("/etc/resolv.conf").read_text() if Path("/etc/resolv.conf").exists() else ""
+            etcfiles.write_in_place(files["/etc/resolv.conf"], resolv)
+            return ContainerNetwork(None, files)
+        if mode == "none":
+            hosts = etcfiles.render_hosts(hostname, spec.domainname or "", [], spec.extra_hosts, None)
+            resolv = "".join(f"nameserver {d}\n" for d in (spec.dns or host_conf.nameservers))
+            files = etcfiles.write_etc_files(cdir, hostname, hosts, resolv)
+            return ContainerNetwork(None, files)
+        if mode.startswith("container:"):
+            target = mode.split(":", 1)[1]
+            row = self.store.container(target) or next(
+                (r for r in self._all_container_rows() if r.name == target), None)
+            if row is None or not row.netns:
+                raise NotFound(f"network_mode {mode}: container {target} has no network namespace of hoist's",
+                               hint="create that container first (with a bridge network)")
+            other = self.container_dir(row.container_id)
+            files = {p: other / n for p, n in (("/etc/hostname", "hostname"), ("/etc/hosts", "hosts"),
+                                                ("/etc/resolv.conf", "resolv.conf"))}
+            return ContainerNetwork(row.netns, files, [], [])
+        if mode != "bridge":
+            raise InvalidSpec(f"unknown network mode {mode!r}", hint="use bridge, host, none or container:<name>")
+        return self._prepare_bridge(container_id, spec, hostname, host_conf)
+
+    def _all_container_rows(self) -> list[ContainerRow]:
+        return [ContainerRow.from_row(r) for r in self.db.query("SELECT * FROM net_containers")]
+
+    def _prepare_bridge(self, container_id: str, spec: ContainerSpec, hostname: str,
+                        host_conf: etcfiles.HostResolvConf) -> ContainerNetwork:
+        endpoints = list(spec.networks) or [EndpointSpec(network=self._default_network().name)]
+        nets = []
+        for ep in endpoints:
+            n = self._network(ep.network)
+            if n.id in (x.id for x in nets):
+                raise InvalidSpec(f"container {spec.name}: network {n.name} is listed twice")
+            nets.append(n)
+        ns_path = self.netns_path(container_id)
+        with self._lock():
+            # Ports first: a taken host port must fail before any kernel object exists.
+            bound = ports.resolve_host_ports(spec.ports, self.store.ports(), owner=container_id)
+            rows = []
+            for i, (ep, n) in enumerate(zip(endpoints, nets, strict=True)):
+                rows.append(self._allocate(container_id, f"eth{i}", n, ep))
+            with self.db.transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO net_containers VALUES (?,?,?,?,?,?,?)",
+                             (container_id, spec.name, hostname, "bridge", str(ns_path),
+                              json.dumps(etcfiles.upstream_servers(spec.dns, host_conf)),
+                              json.dumps([list(link) for link in spec.links])))
+                for r in rows:
+                    conn.execute("INSERT INTO net_endpoints VALUES (?,?,?,?,?,?,?,?)",
+                                 (r.container_id, r.network_id, r.endpoint_id, r.ifname, r.veth, r.ip, r.mac,
+                                  json.dumps(r.aliases)))
+                primary_ip = rows[0].ip
+                for b in bound:
+                    conn.execute("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
+                                 (container_id, b.protocol, b.host_ip, b.host_port, b.container_port, primary_ip))
+        try:
+            ipr = bridge.iproute()
+            try:
+                links = []
+                first_gateway = True
+                for r, n in zip(rows, nets, strict=True):
+                    gw = None
+                    if first_gateway and not n.internal:
+                        gw, first_gateway = n.gateway, False
+                    links.append(bridge.EndpointLink(
+                        veth=r.veth, ifname=r.ifname, bridge=n.bridge, ip=r.ip,
+                        prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=r.mac, gateway=gw))
+                if netns.is_netns(ns_path):  # prepared before and half torn down: attach one by one
+                    for link in links:
+                        bridge.add_endpoint(ipr, ns_path, link)
+                else:
+                    bridge.create_netns_with_endpoints(ipr, ns_path, links)
+            finally:
+                ipr.close()
+            if bound:
+                self.firewall.add_ports(container_id, [(b.protocol, b.host_ip, b.host_port, rows[0].ip,
+                                                        b.container_port) for b in bound])
+            self._write_etc(container_id, spec, hostname, host_conf)
+        except BaseException:
+            self.release_container(container_id)
+            raise
+        return self._current(container_id, spec)
+
+    def _allocate(self, container_id: str, ifname: str, n: NetworkRow, ep: EndpointSpec) -> EndpointRow:
+        used = [e.ip for e in self.store.endpoints_of_network(n.id)]
+        addressing = ipam.NetworkAddressing(ipaddress.IPv4Network(n.subnet), ipaddress.IPv4Address(n.gateway),
+                                            ipaddress.IPv4Network(n.ip_range),
+                                            tuple(ipaddress.IPv4Address(a) for a in n.reserved))
+        ip = ipam.allocate_address(addressing, used, ep.ipv4_address)
+        endpoint_id = secrets.token_hex(32)
+        return EndpointRow(container_id=container_id, network_id=n.id, endpoint_id=endpoint_id, ifname=ifname,
+                           veth=naming.veth_host_name(self.root, endpoint_id), ip=str(ip),
+                           mac=(ep.mac_address or ipam.mac_for(ip)).lower(), aliases=list(ep.aliases))
+
+    def _default_network(self) -> NetworkRow:
+        row = self.store.find_network(DEFAULT_NETWORK)
+        if row is None or row.name != DEFAULT_NETWORK:
+            try:
+                self.create_network(NetworkSpec(name=DEFAULT_NETWORK))
+            except Conflict:
+                pass  # created concurrently
+            row = self._network(DEFAULT_NETWORK)
+        return row
+
+    def _write_etc(self, container_id: str, spec: ContainerSpec, hostname: str,
+                   host_conf: etcfiles.HostResolvConf) -> dict[str, Path]:
+        eps = self.store.endpoints_of_container(container_id)
+        gateway = None
+        for e in eps:
+            n = self.store.find_network(e.network_id)
+            if n is not None:
+                gateway = n.gateway
+                break
+        hosts = etcfiles.render_hosts(hostname, spec.domainname or "", [e.ip for e in eps], spec.extra_hosts,
+                                      gateway)
+        resolv = etcfiles.render_resolv_conf(spec.dns_search, spec.dns_opt, host_conf)
+        return etcfiles.write_etc_files(self.container_dir(container_id), hostname, hosts, resolv)
+
+    def _endpoint_states(self, container_id: str) -> list[EndpointState]:
+        out = []
+        for e in self.store.endpoints_of_container(container_id):
+            n = self.store.find_network(e.network_id)
+            if n is None:
+                continue
+            out.append(EndpointState(network=n.name, network_id=n.id, ip_address=e.ip,
+                                     prefix_len=ipaddress.ip_network(n.subnet).prefixlen, gateway=n.gateway,
+                                     mac_address=e.mac, aliases=list(e.aliases)))
+        return out
+
+    def container_ports(self, container_id: str) -> list[PortBinding]:
+        return [PortBinding(container_port=p.container_port, protocol=p.protocol,  # type: ignore[arg-type]
+                            host_ip=p.host_ip, host_port=p.host_port) for p in self.store.ports(container_id)]
+
+    def _current(self, container_id: str, spec: ContainerSpec) -> ContainerNetwork:
+        cdir = self.container_dir(container_id)
+        files = {"/etc/hostname": cdir / "hostname", "/etc/hosts": cdir / "hosts",
+                 "/etc/resolv.conf": cdir / "resolv.conf"}
+        row = self.store.container(container_id)
+        return ContainerNetwork(row.netns if row else None, files, self._endpoint_states(container_id),
+                                self.container_ports(container_id))
+
+    def release_container(self, container_id: str) -> None:
+        """Remove ports, endpoints, the netns and the rows; safe twice and after a crash half-way."""
+        with self._lock():
+            eps = self.store.endpoints_of_container(container_id)
+            if self.store.ports(container_id):
+                self.firewall.remove_ports(container_id)
+            if eps:
+                ipr = bridge.iproute()
+                try:
+                    for e in eps:
+                        bridge.delete_link(ipr, e.veth)
+                finally:
+                    ipr.close()
+            netns.remove(self.netns_path(container_id))
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM net_ports WHERE container_id = ?", (container_id,))
+                conn.execute("DELETE FROM net_endpoints WHERE container_id = ?", (container_id,))
+                conn.execute("DELETE FROM net_containers WHERE container_id = ?", (container_id,))
+
+    # ------------------------------------------------------------------------ connect / disconnect
+
+    def connect(self, network: str, container_id: str, endpoint: EndpointSpec) -> EndpointState:
+        n = self._network(network)
+        row = self.store.container(container_id)
+        if row is None or row.mode != "bridge" or not row.netns:
+            raise InvalidSpec(f"container {container_id[:12]} does not use bridge networking",
+                              hint="only containers with their own network namespace can join networks")
+        if not netns.is_netns(Path(row.netns)):
+            raise NetworkError(f"network namespace of container {row.name} is gone",
+                               hint="recreate the container")
+        with self._lock():
+            eps = self.store.endpoints_of_container(container_id)
+            if any(e.network_id == n.id for e in eps):
+                raise Conflict(f"endpoint with name {row.name} already exists in network {n.name}")
+            used_names = {e.ifname for e in eps}
+            ifname = next(f"eth{i}" for i in range(len(eps) + 1) if f"eth{i}" not in used_names)
+            r = self._allocate(container_id, ifname, n, endpoint)
+            with self.db.transaction() as conn:
+                conn.execute("INSERT INTO net_endpoints VALUES (?,?,?,?,?,?,?,?)",
+                             (r.container_id, r.network_id, r.endpoint_id, r.ifname, r.veth, r.ip, r.mac,
+                              json.dumps(r.aliases)))
+        has_gateway = any(not (self.store.find_network(e.network_id) or n).internal for e in eps)
+        ipr = bridge.iproute()
+        try:
+            bridge.add_endpoint(ipr, Path(row.netns), bridge.EndpointLink(
+                veth=r.veth, ifname=r.ifname, bridge=n.bridge, ip=r.ip,
+                prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=r.mac,
+                gateway=None if (has_gateway or n.internal) else n.gateway))
+        except BaseException:
+            bridge.delete_link(ipr, r.veth)
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM net_endpoints WHERE container_id = ? AND network_id = ?",
+                             (container_id, n.id))
+            raise
+        finally:
+            ipr.close()
+        self._refresh_hosts(container_id)
+        return next(s for s in self._endpoint_states(container_id) if s.network_id == n.id)
+
+    def disconnect(self, network: str, container_id: str) -> None:
+        n = self._network(network)
+        with self._lock():
+            eps = self.store.endpoints_of_container(container_id)
+            ep = next((e for e in eps if e.network_id == n.id), None)
+            if ep is None:
+                raise NotFound(f"container {container_id[:12]} is not connected to network {n.name}")
+            ipr = bridge.iproute()
+            try:
+                bridge.delete_link(ipr, ep.veth)
+            finally:
+                ipr.close()
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM net_endpoints WHERE container_id = ? AND network_id = ?",
+                             (container_id, n.id))
+                left = [e for e in eps if e.network_id != n.id]
+                # Published ports follow the container to its remaining first network.
+                conn.execute("UPDATE net_ports SET container_ip = ? WHERE container_id = ?",
+                             (left[0].ip if left else "", container_id))
+            bound = self.store.ports(container_id)
+            if bound:
+                self.firewall.remove_ports(container_id)
+                if left:
+                    self.firewall.add_ports(container_id, [(p.protocol, p.host_ip, p.host_port, p.container_ip,
+                                                            p.container_port) for p in bound])
+        self._refresh_hosts(container_id)
+
+    def _refresh_hosts(self, container_id: str) -> None:
+        """Rewrite /etc/hosts with the container's current addresses (in place: it is bind-mounted)."""
+        row = self.store.container(container_id)
+        hosts_path = self.container_dir(container_id) / "hosts"
+        if row is None or not hosts_path.exists():
+            return
+        old = hosts_path.read_text().splitlines(keepends=True)
+        keep = [line for line in old if not line.rstrip("\n").endswith(f"\t{row.hostname}")
+                and f"\t{row.hostname}." not in line]
+        ips = [e.ip for e in self.store.endpoints_of_container(container_id)]
+        etcfiles.write_in_place(hosts_path, "".join(keep) + "".join(f"{ip}\t{row.hostname}\n" for ip in ips))

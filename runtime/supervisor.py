@@ -1,0 +1,620 @@
+"""The per-container monitor (conmon's job): parent of the container's init for its whole life.
+
+It holds the container's stdout/stderr (or its pty) and writes the log, records pid, exit code, exit time
+and OOM in ``status.json``, applies the restart policy with moby's backoff, runs healthchecks, serves the
+attach socket of a TTY container and the DNS resolver of a container with its own network namespace.
+It is forked by the launcher (runtime.launcher), detached from any CLI session. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runtime import naming
+from runtime import syscalls as sc
+from runtime.containers.cgroups import ContainerCgroups, Limits
+from runtime.containers.init import SpawnError, spawn
+from runtime.containers.plan import LaunchPlan
+from runtime.containers.restart import RestartManager
+from runtime.containers.status import RunStatus, stop_requested
+from runtime.exec import ExecError, ExecRequest, exec_process
+from runtime.health import EXIT_TIMEOUT, HealthState, probe_argv
+from runtime.logs import LineSplitter, LogWriter, log_path, rfc3339_nano
+
+ATTACH_REPLAY = 8192  # the first attaching client sees what a TTY container printed before it came
+
+
+def attach_socket_path(root: Path, container_id: str) -> Path:
+    return naming.run_dir(root) / "attach" / f"{container_id[:32]}.sock"
+
+
+@dataclass
+class _Probe:
+    helper: int
+    command: int
+    fd: int
+    started: float
+    started_iso: str
+    deadline: float
+    output: bytearray = field(default_factory=bytearray)
+    exit_code: int | None = None
+    timed_out: bool = False
+
+
+class Supervisor:
+    def __init__(self, root: Path, container_id: str) -> None:
+        self.root = root
+        self.id = container_id
+        self.dir = root / "containers" / container_id
+        self.plan = LaunchPlan.load(self.dir)
+        self.cgroups = ContainerCgroups(root, container_id)
+        self.status = RunStatus.load(self.dir)
+        self.log = LogWriter(log_path(self.dir), self.plan.log_max_size, self.plan.log_max_files)
+        self.sel = selectors.DefaultSelector()
+        self.pid = 0
+        self.exit_status: int | None = None
+        self.probe: _Probe | None = None
+        self.health: HealthState | None = None
+        self.clients: list[socket.socket] = []
+        self.replay = bytearray()
+        self.master: int | None = None
+        self.stdin_w: int | None = None  # -i without -t: the container's stdin, fed by attach clients
+        self.stdin_pending = bytearray()
+        self.stdin_eof = False
+        self.listener: socket.socket | None = None
+        self.resolver: object | None = None
+
+    # ------------------------------------------------------------------------------------------ the run
+
+    def run(self, notify: socket.socket | None) -> None:
+        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        self.sel.register(wake_r, selectors.EVENT_READ, "wake")
+        st = self.status
+        self._wait_previous(st)
+        st.generation += 1
+        st.boot_id = sc.boot_id()
+        st.supervisor_pid = os.getpid()
+        st.supervisor_start = sc.process_start_time(os.getpid()) or 0
+        st.status, st.error, st.restart_count, st.health = "starting", "", 0, None
+        st.save(self.dir)
+        restarts = RestartManager(self.plan.restart, self.plan.restart_max_retries)
+        step = "cgroups"
+        try:
+            self.cgroups.create(Limits(**self.plan.limits))  # type: ignore[arg-type]
+            step = "DNS resolver"
+            self._start_resolver()
+            step = "attach socket"
+            if self.plan.tty or self.plan.stdin_open:
+                self._listen_attach()
+        except Exception as exc:  # noqa: BLE001 - reported as the start's failure, with the step
+            self._finish_failed(f"{step}: {exc}", 125, notify)
+            return
+        first = True
+        while True:
+            oom_before = self.cgroups.oom_kills()
+            started = time.monotonic()
+            try:
+                self._start_container()
+            except SpawnError as exc:
+                self._finish_failed(str(exc), exc.exit_code, notify if first else None)
+                return
+            if first and notify is not None:
+                self._notify(notify, {"ok": True, "pid": self.pid})
+            first = False
+            self._loop_until_exit()
+            code = self.exit_status if self.exit_status is not None else 255
+            st.exit_code = code
+            st.oom_killed = self.cgroups.oom_kills() > oom_before
+            st.finished_at = rfc3339_nano()
+            st.pid = st.pid_start = 0
+            delay = restarts.should_restart(code, stop_requested(self.dir), time.monotonic() - started)
+            if delay is None:
+                break
+            st.status, st.restart_count = "restarting", restarts.restart_count
+            st.save(self.dir)
+            if not self._sleep_unless_stopped(delay):
+                break
+        # Report first, clean up after: a waiting client learns of the exit without the cgroup removal's
+        # latency. A new run (or rm) waits for this process to be gone before touching the cgroups.
+        st.status = "exited"
+        st.save(self.dir)
+        if notify is not None:
+            self._notify(notify, {"exited": st.exit_code, "oom_killed": st.oom_killed})
+        self._cleanup()
+        if st.error:
+            try:
+                st.save(self.dir)
+            except FileNotFoundError:
+                pass  # removed meanwhile
+
+    @staticmethod
+    def _wait_previous(st: RunStatus, timeout: float = 10.0) -> None:
+        """A previous supervisor of this container may still be cleaning up after it reported the exit."""
+        if not st.supervisor_pid or st.supervisor_pid == os.getpid():
+            return
+        deadline = time.monotonic() + timeout
+        while sc.process_start_time(st.supervisor_pid) == st.supervisor_start and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+    def _finish_failed(self, message: str, code: int, notify: socket.socket | None) -> None:
+        st = self.status
+        st.status, st.error, st.exit_code, st.finished_at = "exited", message, code, rfc3339_nano()
+        st.pid = st.pid_start = 0
+        self._cleanup()
+        st.save(self.dir)
+        if notify is not None:
+            self._notify(notify, {"ok": False, "error": message, "exit_code": code})
+
+    @staticmethod
+    def _notify(conn: socket.socket, message: dict[str, object]) -> None:
+        try:
+            conn.sendall(json.dumps(message).encode() + b"\n")
+        except OSError:
+            pass  # the CLI went away: the status file still tells the truth
+
+    def _sleep_unless_stopped(self, delay: float) -> bool:
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if stop_requested(self.dir):
+                return False
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return not stop_requested(self.dir)
+
+    def _start_container(self) -> None:
+        null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        console = theirs = None
+        if self.plan.tty:
+            console, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            stdio, child_ends = (null, null, null), []
+            streams: dict[int, str] = {}
+        else:
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            stdin = null
+            child_ends = [out_w, err_w]
+            if self.plan.stdin_open:
+                stdin, self.stdin_w = os.pipe2(os.O_CLOEXEC)
+                os.set_blocking(self.stdin_w, False)
+                child_ends.append(stdin)
+                self.stdin_pending.clear()
+                self.stdin_eof = False
+            stdio = (stdin, out_w, err_w)
+            streams = {out_r: "stdout", err_r: "stderr"}
+        try:
+            cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
+            self.pid = spawn(self.plan, self.cgroups.attach, cg_dirs, stdio, theirs)
+            if console is not None:
+                _, fds, _, _ = socket.recv_fds(console, 1, 1)
+                self.master = fds[0]
+                os.set_inheritable(self.master, False)
+                streams = {self.master: "stdout"}
+        except SpawnError:
+            for fd in list(streams) + child_ends:
+                os.close(fd)
+            os.close(null)
+            raise
+        finally:
+            for sock in (console, theirs):
+                if sock is not None:
+                    sock.close()
+        for fd in child_ends:
+            os.close(fd)
+        os.close(null)
+        for fd, stream in streams.items():
+            os.set_blocking(fd, False)
+            self.sel.register(fd, selectors.EVENT_READ, ("out", stream, LineSplitter()))
+        self.exit_status = None
+        st = self.status
+        st.pid, st.pid_start = self.pid, sc.process_start_time(self.pid) or 0
+        st.started_at, st.status = rfc3339_nano(), "running"
+        st.save(self.dir)
+        if self.plan.healthcheck and probe_argv(self.plan.healthcheck.test):
+            self.health = HealthState(self.plan.healthcheck, time.monotonic())
+            st.health = self.health.to_dict()
+            st.save(self.dir)
+
+    # ------------------------------------------------------------------------------------- event loop
+
+    def _loop_until_exit(self) -> None:
+        next_probe = time.monotonic() + self.health.next_delay(time.monotonic()) if self.health else None
+        exited_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if exited_at is not None and (not self._has_streams() or now - exited_at > 1.0):
+                break
+            timeout = 1.0
+            if next_probe is not None and self.probe is None and exited_at is None:
+                timeout = min(timeout, max(0.0, next_probe - now))
+            if self.probe is not None:
+                timeout = min(timeout, max(0.0, self.probe.deadline - now))
+            if exited_at is not None:
+                timeout = 0.05
+            for key, _ in self.sel.select(timeout):
+                self._on_ready(key)
+            self._reap()
+            now = time.monotonic()
+            if self.exit_status is not None and exited_at is None:
+                exited_at = now
+                self._abort_probe()
+            if self.probe is not None:
+                self._check_probe(now)
+                if self.probe is None and self.health is not None:
+                    next_probe = now + self.health.next_delay(now)
+            elif next_probe is not None and now >= next_probe and exited_at is None:
+                self._start_probe()
+                if self.probe is None and self.health is not None:
+                    next_probe = now + self.health.next_delay(now)
+        for key in list(self.sel.get_map().values()):
+            if isinstance(key.data, tuple):
+                self._flush_stream(key)
+        self.master = None
+        if self.stdin_w is not None:
+            if self.stdin_w in self.sel.get_map():
+                self.sel.unregister(self.stdin_w)
+            os.close(self.stdin_w)
+            self.stdin_w = None
+
+    def _has_streams(self) -> bool:
+        return any(isinstance(k.data, tuple) for k in self.sel.get_map().values())
+
+    def _on_ready(self, key: selectors.SelectorKey) -> None:
+        data = key.data
+        if data == "wake":
+            try:
+                while os.read(key.fd, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        elif data == "listen":
+            self._accept()
+        elif data == "client":
+            self._client_input(key.fileobj)  # type: ignore[arg-type]
+        elif data == "probe":
+            self._probe_output()
+        elif data == "stdin":
+            self._feed_stdin()
+        else:
+            try:
+                chunk = os.read(key.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno != errno.EIO:  # EIO: the pty's last writer is gone
+                    raise
+                chunk = b""
+            if not chunk:
+                self._flush_stream(key)
+                return
+            _, stream, splitter = data
+            if self.plan.tty:
+                self._to_clients(chunk)
+            for line in splitter.feed(chunk):
+                self.log.write(stream, line)
+
+    def _flush_stream(self, key: selectors.SelectorKey) -> None:
+        _, stream, splitter = key.data
+        for line in splitter.flush():
+            self.log.write(stream, line)
+        self.sel.unregister(key.fd)
+        os.close(key.fd)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            if pid == self.pid:
+                self.exit_status = code
+            elif self.probe is not None and pid == self.probe.helper:
+                self.probe.exit_code = code
+
+    # ---------------------------------------------------------------------------------- healthchecks
+
+    def _start_probe(self) -> None:
+        assert self.health is not None
+        argv = probe_argv(self.health.plan.test)
+        if not argv:
+            return
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        now, iso = time.monotonic(), rfc3339_nano()
+        try:
+            helper, command = exec_process(self.plan, self.pid, self.cgroups.attach,
+                                           ExecRequest(argv=argv, env={}), (null, out_w, out_w),
+                                           close_in_child=(out_r,))
+        except (ExecError, OSError) as exc:
+            os.close(out_r)
+            code = exc.exit_code if isinstance(exc, ExecError) else 125
+            self._record_probe(now, iso, code, str(exc))
+            return
+        finally:
+            os.close(out_w)
+            os.close(null)
+        os.set_blocking(out_r, False)
+        self.sel.register(out_r, selectors.EVENT_READ, "probe")
+        self.probe = _Probe(helper, command, out_r, now, iso, now + self.health.timeout)
+
+    def _probe_output(self) -> None:
+        assert self.probe is not None
+        try:
+            chunk = os.read(self.probe.fd, 65536)
+        except BlockingIOError:
+            return
+        if chunk:
+            if len(self.probe.output) < 8192:
+                self.probe.output += chunk
+        else:
+            self.sel.unregister(self.probe.fd)
+            os.close(self.probe.fd)
+            self.probe.fd = -1
+
+    def _check_probe(self, now: float) -> None:
+        probe = self.probe
+        assert probe is not None
+        if probe.exit_code is None and now >= probe.deadline and not probe.timed_out:
+            probe.timed_out = True
+            for pid in (probe.command, probe.helper):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return
+        if probe.exit_code is None:
+            return
+        if probe.fd >= 0:
+            self.sel.unregister(probe.fd)
+            os.close(probe.fd)
+        self.probe = None
+        if probe.timed_out:
+            assert self.health is not None
+            self._record_probe(probe.started, probe.started_iso, EXIT_TIMEOUT,
+                               f"Health check exceeded timeout ({self.health.timeout:g}s)")
+        else:
+            self._record_probe(probe.started, probe.started_iso, probe.exit_code,
+                               probe.output.decode(errors="replace"))
+
+    def _record_probe(self, started: float, started_iso: str, code: int, output: str) -> None:
+        assert self.health is not None
+        self.health.record(started, time.monotonic(), code, output, started_iso, rfc3339_nano())
+        self.status.health = self.health.to_dict()
+        self.status.save(self.dir)
+
+    def _abort_probe(self) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        for pid in (probe.command, probe.helper):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if probe.fd >= 0:
+            self.sel.unregister(probe.fd)
+            os.close(probe.fd)
+        try:
+            os.waitpid(probe.helper, 0)
+        except ChildProcessError:
+            pass
+        self.probe = None
+
+    # --------------------------------------------------------------------------------- TTY attaching
+
+    def _listen_attach(self) -> None:
+        path = attach_socket_path(self.root, self.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(4)
+        listener.setblocking(False)
+        self.listener = listener
+        self.sel.register(listener, selectors.EVENT_READ, "listen")
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            conn, _ = self.listener.accept()
+        except BlockingIOError:
+            return
+        # The client gets the pty master too, to resize the terminal (TIOCSWINSZ) itself.
+        fds = array.array("i", [self.master] if self.master is not None else [])
+        try:
+            conn.sendmsg([b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)] if fds else [])
+            if self.replay:
+                conn.sendall(bytes(self.replay))
+                self.replay.clear()
+        except OSError:
+            conn.close()
+            return
+        conn.setblocking(False)
+        self.clients.append(conn)
+        self.sel.register(conn, selectors.EVENT_READ, "client")
+
+    def _client_input(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.sel.unregister(conn)
+            self.clients.remove(conn)
+            conn.close()
+            self._client_gone()
+            return
+        if self.master is not None:
+            try:
+                os.write(self.master, data)
+            except OSError:
+                pass
+        elif self.stdin_w is not None:
+            self.stdin_pending += data
+            self._feed_stdin()
+
+    def _client_gone(self) -> None:
+        """docker run -i: the container's stdin closes when the attached client's input ends."""
+        if self.stdin_w is not None:
+            self.stdin_eof = True
+            self._feed_stdin()
+
+    def _feed_stdin(self) -> None:
+        fd = self.stdin_w
+        if fd is None:
+            return
+        try:
+            while self.stdin_pending:
+                written = os.write(fd, self.stdin_pending[:65536])
+                del self.stdin_pending[:written]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.stdin_pending.clear()  # the container closed its stdin
+            self.stdin_eof = True
+        registered = fd in self.sel.get_map()
+        if self.stdin_pending and not registered:
+            self.sel.register(fd, selectors.EVENT_WRITE, "stdin")
+        elif not self.stdin_pending and registered:
+            self.sel.unregister(fd)
+        if self.stdin_eof and not self.stdin_pending:
+            os.close(fd)
+            self.stdin_w = None
+
+    def _to_clients(self, chunk: bytes) -> None:
+        if not self.clients:
+            self.replay += chunk
+            del self.replay[:-ATTACH_REPLAY]
+            return
+        for conn in list(self.clients):
+            try:
+                conn.setblocking(True)
+                conn.sendall(chunk)
+                conn.setblocking(False)
+            except OSError:
+                self.sel.unregister(conn)
+                self.clients.remove(conn)
+                conn.close()
+
+    # ------------------------------------------------------------------------------------ resolver
+
+    def _start_resolver(self) -> None:
+        netns = self.plan.network
+        if not self.plan.dns_resolver or netns in ("none", "host"):
+            return
+        try:
+            from runtime.network.resolver import ContainerResolver  # type: ignore[import-not-found]
+        except ImportError:
+            return  # the network module is not installed on this tree: no embedded DNS
+        resolver = ContainerResolver(self.root, self.id, netns)
+        resolver.start()
+        self.resolver = resolver
+
+    # ------------------------------------------------------------------------------------- cleanup
+
+    def _cleanup(self) -> None:
+        for conn in self.clients:
+            conn.close()
+        self.clients.clear()
+        if self.listener is not None:
+            self.listener.close()
+            try:
+                attach_socket_path(self.root, self.id).unlink()
+            except FileNotFoundError:
+                pass
+        if self.resolver is not None:
+            try:
+                self.resolver.stop()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - DNS teardown must not keep the state from being written
+                pass
+        try:
+            self.cgroups.remove()
+        except OSError as exc:
+            self.status.error = self.status.error or f"cgroup cleanup: {exc}"
+        self.log.close()
+
+
+def rehearse(scratch: Path, rounds: int = 20) -> None:
+    """Run the supervisor's pure-Python paths a few times in the launcher, before it forks anyone.
+
+    Python 3.11 specialises bytecode in place as it runs: code first run in a forked supervisor writes to
+    (and so un-shares) the pages of its code objects. Run here first, they stay shared by every
+    supervisor (measured: about 0.25 MiB less USS each). Touches nothing outside ``scratch``.
+    """
+    import shutil
+
+    from runtime.containers.plan import HealthPlan
+
+    cdir = scratch / "containers" / "rehearsal"
+    cdir.mkdir(parents=True, exist_ok=True)
+    try:
+        plan = LaunchPlan(id="rehearsal", name="rehearsal", root=str(scratch), container_dir=str(cdir),
+                          lower_dirs=["/nonexistent"], args=["true"], env=["A=1"],
+                          healthcheck=HealthPlan(test=["CMD", "true"]))
+        for _ in range(rounds):
+            plan.save()
+            RunStatus().save(cdir)
+            sup = Supervisor(scratch, "rehearsal")
+            sup.cgroups.dirs()
+            st = sup.status
+            st.boot_id, st.supervisor_start = sc.boot_id(), sc.process_start_time(os.getpid()) or 0
+            st.started_at = rfc3339_nano()
+            st.save(cdir)
+            splitter = LineSplitter()
+            for line in splitter.feed(b"one\ntwo\nthr") + splitter.flush():
+                sup.log.write("stdout", line)
+            health = HealthState(sup.plan.healthcheck, time.monotonic())  # type: ignore[arg-type]
+            health.record(0.0, 0.1, 0, "ok", rfc3339_nano(), rfc3339_nano())
+            health.next_delay(time.monotonic())
+            st.health = health.to_dict()
+            stop_requested(cdir)
+            Limits(**sup.plan.limits)  # type: ignore[arg-type]
+            sup.cgroups.oom_kills()
+            RestartManager("on-failure", 1).should_restart(1, False, 0.5)
+            ours, theirs = socket.socketpair()
+            sup._notify(ours, {"ok": True, "pid": 1})
+            theirs.recv(64)
+            ours.close()
+            theirs.close()
+            r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            sup.sel.register(r, selectors.EVENT_READ, ("out", "stdout", LineSplitter()))
+            os.write(w, b"x\n")
+            for key, _ in sup.sel.select(0):
+                sup._on_ready(key)
+            os.close(w)
+            for key, _ in sup.sel.select(0):
+                sup._on_ready(key)  # EOF: flushes and unregisters
+            sup._reap()
+            sup.sel.select(0)
+            sup.sel.close()
+            sup.log.close()
+    finally:
+        shutil.rmtree(cdir.parent, ignore_errors=True)
+
+
+def run(root: str | Path, container_id: str, notify: socket.socket | None) -> None:
+    """Entry point in the forked supervisor process."""
+    Supervisor(Path(root), container_id).run(notify)
+    if notify is not None:
+        notify.close()

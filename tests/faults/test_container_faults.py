@@ -1,0 +1,129 @@
+"""Container faults: SIGKILL of a supervisor, of PID 1, of the CLI mid-create/start; a wiped run dir.
+
+Each ends with the engine reporting the truth (checked against /proc) and nothing of the root left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime import naming
+from runtime import syscalls as sc
+from runtime.api import ContainerSpec
+from runtime.containers.cgroups import ContainerCgroups
+from runtime.engine import Engine, open_engine
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _quick_launcher_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOIST_LAUNCHER_IDLE", "0.1")
+
+
+@pytest.fixture
+def engine(hoist_root: Path) -> Iterator[Engine]:
+    eng = open_engine(hoist_root)
+    yield eng
+    for state in open_engine(hoist_root).container_list(all=True):
+        open_engine(hoist_root).container_remove(state.id, force=True, volumes=True)
+
+
+@pytest.fixture
+def sleeper(busybox_image: str, unique_id: str) -> ContainerSpec:
+    return ContainerSpec(name=f"f{unique_id}", image=busybox_image, command=["sleep", "1000"], network_mode="none",
+                         stop_grace_period=0.2)
+
+
+def _status_file(engine: Engine, ref: str) -> dict:
+    cid = engine.container_inspect(ref).id
+    return json.loads((engine.container_dir(cid) / "status.json").read_text())
+
+
+def _alive(pid: int) -> bool:
+    return sc.process_start_time(pid) is not None
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} still alive"
+        time.sleep(0.01)
+
+
+def test_supervisor_sigkill_keeps_the_container_known(engine, sleeper):
+    engine.container_create(sleeper)
+    state = engine.container_start(sleeper.name)
+    supervisor = _status_file(engine, sleeper.name)["supervisor_pid"]
+    os.kill(supervisor, signal.SIGKILL)
+    _wait_gone(supervisor)
+    fresh = open_engine(engine.root).container_inspect(sleeper.name)
+    assert fresh.status == "running" and fresh.pid == state.pid and _alive(state.pid)
+    stopped = open_engine(engine.root).container_stop(sleeper.name)
+    assert stopped.status == "exited"
+    assert stopped.exit_code == 255  # nobody was left to collect the real status: reported as unknown
+    assert not _alive(state.pid)
+    assert not ContainerCgroups(engine.root, state.id).exists()
+
+
+def test_pid1_sigkill_is_recorded_by_the_supervisor(engine, sleeper):
+    engine.container_create(sleeper)
+    state = engine.container_start(sleeper.name)
+    os.kill(state.pid, signal.SIGKILL)
+    assert engine.container_wait(sleeper.name, timeout=10) == 137
+    after = engine.container_inspect(sleeper.name)
+    assert after.status == "exited" and not after.oom_killed and after.finished_at
+    # and it starts again from the same state
+    assert engine.container_start(sleeper.name).status == "running"
+
+
+def test_wiped_run_dir_after_a_reboot_marks_containers_exited(engine, sleeper):
+    engine.container_create(sleeper)
+    state = engine.container_start(sleeper.name)
+    status = _status_file(engine, sleeper.name)
+    # A reboot: every process gone, /run empty, and the status file written in another boot.
+    os.kill(status["supervisor_pid"], signal.SIGKILL)
+    os.kill(state.pid, signal.SIGKILL)
+    _wait_gone(state.pid)
+    status["boot_id"] = "00000000-0000-0000-0000-000000000000"
+    (engine.container_dir(state.id) / "status.json").write_text(json.dumps(status))
+    shutil.rmtree(naming.run_dir(engine.root))
+    fresh = open_engine(engine.root)
+    after = fresh.container_inspect(sleeper.name)
+    assert after.status == "exited" and after.exit_code == 255
+    assert (naming.run_dir(engine.root) / "boot-id").read_text() == sc.boot_id()
+    assert not ContainerCgroups(engine.root, state.id).exists()
+    assert fresh.container_start(sleeper.name).status == "running"
+
+
+CLI = [sys.executable, "-m", "compose.cli.main"]
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.12, 0.2, 0.3])
+def test_cli_sigkill_mid_run_leaves_a_truthful_state(hoist_root, busybox_image, unique_id, delay):
+    name = f"k{unique_id}"
+    env = {**os.environ, "HOIST_ROOT": str(hoist_root), "HOIST_LAUNCHER_IDLE": "0.1"}
+    proc = subprocess.Popen([*CLI, "container", "run", "-d", "--network", "none", "--name", name, busybox_image,
+                             "sleep", "1000"], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    proc.kill()
+    proc.wait()
+    eng = open_engine(hoist_root)
+    for state in eng.container_list(all=True):
+        assert state.status in ("created", "running", "exited")
+        if state.status == "running":
+            assert _alive(state.pid)
+            assert ContainerCgroups(hoist_root, state.id).pids()
+        eng.container_remove(state.id, force=True)
+    assert eng.container_list(all=True) == []

@@ -1,0 +1,192 @@
+"""The CLI commands over a fake engine (no root): ps json fields, exit codes, flag checks, dry run,
+`port` output, and the plain progress lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compose.cli import projectctx
+from compose.cli.main import main
+from compose.imagesync import ImagePolicy, decide
+from compose.model import Service
+from compose.summary import human_duration, status_text
+from runtime.api import ContainerState, PortBinding
+from tests.support.fake_engine import FakeEngine
+
+COMPOSE = """
+services:
+  db:
+    image: busybox
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+  web:
+    image: busybox
+    ports: ["8080:80"]
+    expose: ["9000"]
+    depends_on:
+      db: {condition: service_healthy}
+"""
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
+    fake = FakeEngine(tmp_path / "root")
+    fake.add_image("busybox")
+    monkeypatch.setattr(projectctx, "open_engine", lambda: fake)
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
+    return fake
+
+
+def test_up_ps_json_and_exit_codes(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--progress", "plain", "up", "-d"]) == 0
+    err = capsys.readouterr().err
+    assert " Container demo-db-1 Healthy" in err and " Container demo-web-1 Started" in err
+    # The fake engine does not allocate ports: give web's container the binding the runtime would report.
+    web = next(c for c in engine.containers.values() if c.name == "demo-web-1")
+    from dataclasses import replace
+
+    engine.containers[web.id] = replace(web, ports=[PortBinding(80, "tcp", "0.0.0.0", 8080)])
+    assert main(["ps", "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by = {r["Service"]: r for r in rows}
+    for key in ("ID", "Name", "Image", "Command", "Project", "Service", "State", "Health", "ExitCode",
+                "Publishers", "Status", "Labels"):
+        assert key in by["web"]
+    assert by["db"]["Health"] == "healthy" and by["web"]["State"] == "running"
+    assert by["web"]["Publishers"] == [
+        {"URL": "0.0.0.0", "TargetPort": 80, "PublishedPort": 8080, "Protocol": "tcp"},
+        {"URL": "", "TargetPort": 9000, "PublishedPort": 0, "Protocol": "tcp"}]
+    assert main(["port", "web", "80"]) == 0
+    assert capsys.readouterr().out == "0.0.0.0:8080\n"
+    assert main(["ps", "-q"]) == 0
+    assert len(capsys.readouterr().out.split()) == 2
+    assert main(["ps", "--services"]) == 0
+    assert capsys.readouterr().out.split() == ["db", "web"]
+    assert main(["up", "-d"]) == 0
+    assert "Nothing to do" in capsys.readouterr().err
+    assert main(["down"]) == 0
+    assert engine.containers == {}
+
+
+def test_failing_dependency_exit_code_and_message(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    engine.healthy_after["demo-db-1"] = None
+    assert main(["--progress", "quiet", "up", "-d"]) == 1
+    err = capsys.readouterr().err
+    assert "container demo-db-1 is unhealthy" in err and "Traceback" not in err
+
+
+def test_flag_conflicts_and_dry_run(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up", "-d", "--abort-on-container-exit"]) == 1
+    assert "cannot be combined" in capsys.readouterr().err
+    assert main(["up", "--force-recreate", "--no-recreate"]) == 1
+    assert main(["--dry-run", "up", "-d", "--scale", "web=2"]) == 0
+    err = capsys.readouterr().err
+    assert "DRY-RUN MODE - create web #2" in err
+    assert engine.containers == {}
+    assert main(["up", "-d", "--scale", "nope=2"]) == 1
+    assert "no such service: nope" in capsys.readouterr().err
+
+
+def test_down_without_compose_file_uses_labels(engine: FakeEngine, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--progress", "quiet", "up", "-d"]) == 0
+    (tmp_path / "compose.yaml").unlink()
+    assert main(["-p", "demo", "--progress", "plain", "down"]) == 0
+    err = capsys.readouterr().err
+    assert err.index("demo-web-1 Stopped") < err.index("demo-db-1 Stopped")
+    assert engine.containers == {} and engine.networks == {}
+
+
+def test_image_policy_decisions() -> None:
+    plain = Service(name="a", image="x")
+    assert decide(plain, exists=False, policy=ImagePolicy()) == "pull"
+    assert decide(plain, exists=True, policy=ImagePolicy()) == ""
+    assert decide(plain, exists=True, policy=ImagePolicy(pull="always")) == "pull"
+    assert decide(Service(name="a", image="x", pull_policy="never"), exists=False, policy=ImagePolicy()) == ""
+    from compose.model import Build
+
+    built = Service(name="b", build=Build(context="/ctx"))
+    assert decide(built, exists=False, policy=ImagePolicy()) == "build"
+    assert decide(built, exists=True, policy=ImagePolicy()) == ""
+    assert decide(built, exists=True, policy=ImagePolicy(build=True)) == "build"
+    assert decide(built, exists=False, policy=ImagePolicy(no_build=True)) == ""
+
+
+def test_status_words() -> None:
+    base = dict(id="0" * 64, name="n", image="i", image_id="x", labels={}, created="2024-01-01T00:00:00Z")
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2024, 1, 1, 0, 10, tzinfo=UTC)
+    started = (now - timedelta(seconds=42)).isoformat()
+    running = ContainerState(**base, status="running", started_at=started, health="healthy")  # type: ignore[arg-type]
+    assert status_text(running, now) == "Up 42 seconds (healthy)"
+    exited = ContainerState(**base, status="exited", exit_code=3, finished_at=started)  # type: ignore[arg-type]
+    assert status_text(exited, now) == "Exited (3) 42 seconds ago"
+    assert human_duration(0.2) == "Less than a second" and human_duration(90) == "About a minute"
+    assert human_duration(3 * 3600) == "3 hours"
+
+
+def test_only_the_invoked_command_is_built() -> None:
+    import sys
+
+    from compose.cli.main import build_parser, invoked_command
+
+    assert invoked_command(["-p", "up", "--progress", "plain", "ps", "-a"]) == "ps"
+    assert invoked_command(["--dry-run", "up"]) == "up"
+    assert invoked_command(["-f", "x.yaml"]) is None
+    sys.modules.pop("compose.cli.commands.logs", None)
+    args = build_parser(only="ps").parse_args(["ps", "-a"])
+    assert args.all and "compose.cli.commands.logs" not in sys.modules
+
+
+def test_ls_events_and_images(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    from compose.cli.commands.events import diff
+
+    assert main(["--progress", "quiet", "up", "-d"]) == 0
+    capsys.readouterr()
+    assert main(["ls", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["Name"] == "demo" and row["Status"] == "running(2)" and row["ConfigFiles"].endswith("compose.yaml")
+    assert main(["images", "-q"]) == 0
+    assert len(capsys.readouterr().out.split()) == 1  # both containers use one image
+    before = {c.id: c for c in engine.containers.values()}
+    engine.container_stop("demo-web-1")
+    after = {c.id: c for c in engine.containers.values()}
+    assert [(a, c.name) for a, c in diff(before, after)] == [("die", "demo-web-1")]
+    engine.container_remove("demo-web-1")
+    gone = {c.id: c for c in engine.containers.values()}
+    assert [a for a, _ in diff(after, gone)] == ["destroy"]
+
+
+def test_project_lock_is_exclusive(tmp_path: Path) -> None:
+    import threading
+
+    from compose.errors import OperationError
+    from compose.lock import project_lock
+
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with project_lock(tmp_path, "p"):
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    try:
+        with pytest.raises(OperationError, match="locked by another hoist command"):
+            with project_lock(tmp_path, "p", timeout=0.2):
+                pass
+        with project_lock(tmp_path, "other", timeout=0.2):
+            pass  # another project is not blocked
+    finally:
+        release.set()
+        t.join()
+    with project_lock(tmp_path, "p", timeout=1):
+        pass

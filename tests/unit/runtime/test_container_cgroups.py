@@ -1,0 +1,63 @@
+"""The cgroup writers on fake hierarchies: which file gets which value on cgroup v2 and on v1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime import naming
+from runtime.containers import cgroups
+from runtime.containers.cgroups import ContainerCgroups, Limits, shares_to_weight
+
+LIMITS = Limits(memory=64 << 20, memory_reservation=32 << 20, memory_swap=128 << 20, cpus=1.5, cpu_shares=512,
+                cpuset_cpus="0", pids_limit=20)
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip()
+
+
+def test_v2_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    cg = ContainerCgroups(Path("/r"), "c1")
+    cg.create(LIMITS)
+    d = tmp_path / naming.cgroup_parent(Path("/r")) / "c1"
+    assert _read(d / "memory.max") == str(64 << 20)
+    assert _read(d / "memory.low") == str(32 << 20)
+    assert _read(d / "cpu.max") == "150000 100000"
+    assert _read(d / "cpu.weight") == str(shares_to_weight(512))
+    assert _read(d / "pids.max") == "20"
+    assert _read(d / "cpuset.cpus") == "0"
+    assert cg.dirs() == {"unified": d}
+    (d / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert cg.oom_kills() == 1
+    cg.freeze()
+    assert _read(d / "cgroup.freeze") == "1" and cg.is_frozen()
+
+
+def test_v1_files_and_device_rules(tmp_path, monkeypatch):
+    monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    for c in cgroups.V1_CONTROLLERS:
+        (tmp_path / c).mkdir()
+    (tmp_path / "cpuset" / "cpuset.cpus").write_text("0-1\n")
+    (tmp_path / "cpuset" / "cpuset.mems").write_text("0\n")
+    cg = ContainerCgroups(Path("/r"), "c1")
+    cg.create(LIMITS)
+    rel = f"{naming.cgroup_parent(Path('/r'))}/c1"
+    assert _read(tmp_path / "memory" / rel / "memory.limit_in_bytes") == str(64 << 20)
+    assert _read(tmp_path / "memory" / rel / "memory.soft_limit_in_bytes") == str(32 << 20)
+    assert _read(tmp_path / "cpu" / rel / "cpu.cfs_quota_us") == "150000"
+    assert _read(tmp_path / "cpu" / rel / "cpu.shares") == "512"
+    assert _read(tmp_path / "pids" / rel / "pids.max") == "20"
+    assert _read(tmp_path / "cpuset" / rel / "cpuset.cpus") == "0"
+    # a fake file keeps only the last write: the last allow rule; the real kernel file accumulates them
+    assert _read(tmp_path / "devices" / rel / "devices.deny") == "a"
+    assert _read(tmp_path / "devices" / rel / "devices.allow") == cgroups.DEFAULT_DEVICE_RULES[-1]
+    assert set(cg.dirs()) == set(cgroups.V1_CONTROLLERS)
+
+
+@pytest.mark.parametrize("shares,weight", [(2, 1), (1024, 39), (262144, 10000)])
+def test_shares_to_weight(shares, weight):
+    assert shares_to_weight(shares) == weight
