@@ -71,6 +71,19 @@ print(json.dumps({"mbps": tput, "rtt_us": statistics.median(rtts) * 1e6}))
 """
 
 
+DNS_CLIENT = r"""
+import socket, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+from runtime.network import dns
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+times = []
+for i in range(int(sys.argv[2])):
+    t = time.perf_counter(); s.sendto(dns.build_query(i & 0xFFFF, "srv"), ("127.0.0.11", 53))
+    assert dns.parse_answer(s.recv(4096)).addresses; times.append(time.perf_counter() - t)
+print(statistics.median(times) * 1e6)
+"""
+
+
 def _start_server(netns_path: str | None, port: int) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-c", SERVER, str(port)]
     if netns_path:
@@ -107,28 +120,50 @@ def _free_subnet() -> str:
     raise RuntimeError("no free 10.251.x.0/24")
 
 
+def _iproute2_attach(tag: str, i: int, bridge_name: str, ip: str, prefix: int, gateway: str) -> None:
+    """The reference: the same attach with iproute2 in two ``ip -batch`` runs (host side, then inside)."""
+    ns, veth = f"hoist-{tag}-ref{i}", f"hst{tag}r{i}"
+    host = f"netns add {ns}\nlink add {veth} type veth peer name eth0 netns {ns}\nlink set {veth} master {bridge_name} up\n"
+    inside = f"link set lo up\naddr add {ip}/{prefix} dev eth0\nlink set eth0 up\nroute add default via {gateway}\n"
+    subprocess.run(["ip", "-batch", "-"], input=host, text=True, check=True)
+    subprocess.run(["ip", "-n", ns, "-batch", "-"], input=inside, text=True, check=True)
+
+
+def _iproute2_release(tag: str, i: int) -> None:
+    subprocess.run(["ip", "link", "del", f"hst{tag}r{i}"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", f"hoist-{tag}-ref{i}"], capture_output=True)
+
+
 def bench_attach(manager, sizes: list[int]) -> None:  # type: ignore[no-untyped-def]
     for n in sizes:
         name = f"bench{n}"
-        subnet = _free_subnet() if n < 200 else None
-        manager.create_network(NetworkSpec(name=name, ipam=[IPAMConfig(subnet=subnet)]))
+        info = manager.create_network(NetworkSpec(name=name, ipam=[IPAMConfig(subnet=_free_subnet())]))
+        net = ipaddress.ip_network(info.subnet)
         ids = [secrets.token_hex(32) for _ in range(n)]
-        times = []
+        ours, cpu, ref = [], [], []
         try:
-            for i, cid in enumerate(ids):
+            for i, cid in enumerate(ids):  # alternate with the reference, so load hits both alike
                 spec = ContainerSpec(name=f"{name}-{i}", image="none",
                                      networks=[EndpointSpec(network=name, aliases=["svc"])])
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 manager.prepare_container(cid, spec)
-                times.append(time.perf_counter() - t)
+                ours.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
+                t = time.perf_counter()
+                _iproute2_attach(manager.tag, i, info.bridge, str(net.network_address + 200 + i % 50),
+                                 net.prefixlen, info.gateway)
+                ref.append(time.perf_counter() - t)
         finally:
             t = time.perf_counter()
             for cid in ids:
                 manager.release_container(cid)
             release = (time.perf_counter() - t) / n
+            for i in range(n):
+                _iproute2_release(manager.tag, i)
             manager.remove_network(name)
-        print(f"attach {n:>3} containers: median {statistics.median(times) * 1000:6.2f} ms, "
-              f"mean {statistics.mean(times) * 1000:6.2f} ms per container (target < 15 ms); "
+        med, ref_med = statistics.median(ours), statistics.median(ref)
+        print(f"attach {n:>3} containers: median {med * 1000:6.2f} ms (cpu {statistics.median(cpu) * 1000:5.2f} ms) "
+              f"per container, target < 15 ms; iproute2 -batch {ref_med * 1000:6.2f} ms, ratio {med / ref_med:4.2f}; "
               f"release {release * 1000:6.2f} ms each")
 
 
@@ -153,6 +188,17 @@ def bench_traffic(manager, mbytes: int, rounds: int, repeat: int) -> None:  # ty
         for _ in range(repeat):  # alternate, so load changes hit all cases alike
             for key, (ns, host, port) in cases.items():
                 results[key].append(_client(ns, host, port, mbytes, rounds))
+        from runtime.network.resolver import ContainerResolver
+
+        resolver = ContainerResolver(manager.root, b, nb.netns_path)
+        resolver.start()
+        try:
+            proj = str(Path(__file__).resolve().parent.parent)
+            out = subprocess.run(["nsenter", f"--net={nb.netns_path}", sys.executable, "-c", DNS_CLIENT, proj,
+                                  str(rounds // 4)], capture_output=True, text=True, check=True).stdout
+            print(f"embedded DNS: name of a peer answered in {float(out):.0f} us (median, UDP, from the container)")
+        finally:
+            resolver.stop()
         base_t = statistics.median(r["mbps"] for r in results["loopback (host)"])
         base_l = statistics.median(r["rtt_us"] for r in results["loopback (host)"])
         for key, rs in results.items():

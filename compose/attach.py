@@ -47,6 +47,13 @@ class Attacher:
         name = display_name(c)
         self.printer.register(name)
         self.watched.add(c.name)
+        if c.status in ("exited", "dead"):
+            # Already done (a one-shot that ran before we attached): print it all now, in attach order,
+            # so output keeps the order the containers ran in.
+            if follow_logs:
+                self._follow(c, name, tail, since)
+            self._wait(c, name, None)
+            return
         log_thread = None
         if follow_logs:
             log_thread = threading.Thread(target=self._follow, args=(c, name, tail, since), daemon=True)

@@ -172,7 +172,8 @@ def _file_mounts(project: Project, service: Service, state_dir: Path | None) -> 
                 text = obj.content if obj.content is not None else project.environment.get(
                     obj.environment or "", "")
                 path = state_dir / f"{kind}s" / ref.source
-                path.parent.mkdir(parents=True, exist_ok=True)
+                # Only root on the host may read them; the container sees the file through its bind mount.
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 path.write_text(text)
                 source = str(path)
             else:

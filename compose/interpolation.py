@@ -14,6 +14,7 @@ from typing import Any
 
 from compose.errors import InterpolationError, Location
 from compose.sourcemap import KeyPath, SourceMap, dotted
+from compose.yamlfile import Override, Reset
 
 Lookup = Callable[[str], "str | None"]
 
@@ -159,10 +160,8 @@ class Interpolator:
             return {k: self.interpolate(v, sources, path + (k,)) for k, v in document.items()}
         if isinstance(document, list):
             return [self.interpolate(v, sources, path + (i,)) for i, v in enumerate(document)]
-        # !reset / !override wrappers: interpolate what they hold.
-        inner = getattr(document, "value", None)
-        if inner is not None and type(document).__name__ in ("Reset", "Override"):
-            return type(document)(self.interpolate(inner, sources, path))
+        if isinstance(document, (Reset, Override)):  # !reset / !override: interpolate what they hold
+            return type(document)(self.interpolate(document.value, sources, path))
         return document
 
     def _string(self, text: str, sources: SourceMap, path: KeyPath) -> str:

@@ -472,6 +472,10 @@ class Normalizer:
         if self.o.consistency and svc.get("network_mode") and svc.get("networks"):
             raise self.error(f"service {name} declares mutually exclusive `network_mode` and `networks`",
                              path + ("network_mode",), hint="keep one of the two")
+        replicas = (svc.get("deploy") or {}).get("replicas") if isinstance(svc.get("deploy"), dict) else None
+        if svc.get("scale") is not None and replicas is not None and svc["scale"] != replicas:
+            raise self.error(f"service {name}: can't set distinct values on 'scale' and 'deploy.replicas'",
+                             path + ("scale",), hint="keep one of the two, or make them equal")
         out: dict[str, Any] = {}
         for key, value in svc.items():
             try:

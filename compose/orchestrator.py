@@ -9,6 +9,8 @@ dependency graph (reverse for stop/remove) through :mod:`compose.scheduler`; pro
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from compose import events as ev
 from compose import labels as L
 from compose.conditions import make_waiter
 from compose.errors import OperationError, UsageError
+from compose.listing import project_containers
 from compose.model import Project, Service
 from compose.plan import ContainerAction, Desired, Options, Plan, ServicePlan, make_plan
 from compose.scheduler import Dependency, Outcome, Scheduler, Task
@@ -116,11 +119,7 @@ class Orchestrator:
     # ------------------------------------------------------------------------------------ observation
     def containers(self, *, services: Iterable[str] = (), oneoff: bool | None = False,
                    all: bool = True) -> list[ContainerState]:
-        found = self.engine.container_list(labels=L.project_filter(self.name, oneoff=oneoff), all=all)
-        wanted = set(services)
-        if wanted:
-            found = [c for c in found if c.labels.get(L.SERVICE) in wanted]
-        return sorted(found, key=lambda c: (c.labels.get(L.SERVICE, ""), L.container_number(c.labels)))
+        return project_containers(self.engine, self.name, services=services, oneoff=oneoff, all=all)
 
     def _require_project(self) -> Project:
         if self.project is None:
@@ -206,16 +205,13 @@ class Orchestrator:
         return selected, plan
 
     # --------------------------------------------------------------------------------------------- up
-    def up(self, opts: UpOptions, *, cancel: threading.Event | None = None,
-           before_execute: Callable[[Plan], None] | None = None) -> UpResult:
+    def up(self, opts: UpOptions, *, cancel: threading.Event | None = None) -> UpResult:
         project = self._require_project()
         selected, plan = self.plan_up(opts)
-        if before_execute:
-            before_execute(plan)
         if plan.orphans:
             if opts.remove_orphans:
                 self._remove_containers(plan.orphans, timeout=opts.timeout)
-            else:
+            elif os.environ.get("COMPOSE_IGNORE_ORPHANS", "").lower() not in ("1", "true"):
                 names = ", ".join(c.name for c in plan.orphans)
                 self.report.warn(f"Project {self.name}", "Warning",
                                  f"Found orphan containers ({names}) for this project. If you removed or renamed "
@@ -230,20 +226,59 @@ class Orchestrator:
             with lock:
                 result.started.append(name)
 
-        tasks = {}
-        for name in selected:
-            svc = project.services[name]
-            deps = dependencies(project, svc) if not opts.no_deps else \
-                [d for d in dependencies(project, svc) if d.name in selected]
-            tasks[name] = Task(name, self._converge_task(svc, plan.services[name], opts, record), deps)
-        sched = Scheduler(tasks, parallel=self.parallel, reverse=False,
-                          wait_condition=make_waiter(self.engine, self.name, self._on_waiting, self._on_ready)
-                          if opts.start else None,
-                          on_skip=self._on_skip, on_warning=self._on_warning)
+        # Phase 1, as compose: converge every container (scale down, recreate, create) in dependency order,
+        # without waiting on conditions. Phase 2: start what must run, each service once its dependencies'
+        # conditions hold. A dependent of a failed dependency is then created but never started.
+        deps = {name: self._up_dependencies(project, name, selected, opts) for name in selected}
+        to_start: dict[str, list[tuple[str, str]]] = {name: [] for name in selected}
+        converge = {name: Task(name, self._converge_task(project.services[name], plan.services[name], opts,
+                                                          to_start[name]), [Dependency(d.name) for d in deps[name]])
+                    for name in selected}
+        first = Scheduler(converge, parallel=self.parallel, on_skip=self._on_skip)
         if cancel is not None:
-            _link_cancel(cancel, sched)
-        result.outcome = sched.run()
+            _link_cancel(cancel, first)
+        result.outcome = first.run()
+        if not opts.start or first.cancelled.is_set():
+            return result
+        failed_first = {**{n: repr_reason(e) for n, e in result.outcome.failed.items()}, **result.outcome.skipped}
+        starts = {name: Task(name, self._start_task(to_start[name], failed_first.get(name), opts, record),
+                             deps[name]) for name in selected}
+        second = Scheduler(starts, parallel=self.parallel,
+                           wait_condition=make_waiter(self.engine, self.name, self._on_waiting, self._on_ready),
+                           on_skip=self._on_skip, on_warning=self._on_warning)
+        if cancel is not None:
+            _link_cancel(cancel, second)
+        outcome = second.run()
+        # A service that failed in phase 1 is reported once, with phase 1's error.
+        for name, exc in result.outcome.failed.items():
+            outcome.failed[name] = exc
+            outcome.skipped.pop(name, None)
+        for name, reason in result.outcome.skipped.items():
+            outcome.skipped.setdefault(name, reason)
+            outcome.failed.pop(name, None)
+        result.outcome = outcome
         return result
+
+    def _up_dependencies(self, project: Project, name: str, selected: list[str], opts: UpOptions) -> list[Dependency]:
+        found = dependencies(project, project.services[name])
+        return [d for d in found if d.name in selected] if opts.no_deps else found
+
+    def _start_task(self, items: list[tuple[str, str]], failed: str | None, opts: UpOptions,
+                    record: Callable[[str], None]) -> Callable[[], None]:
+        def run() -> None:
+            if failed is not None:
+                raise OperationError(failed)
+            for kind, name in items:
+                if kind == "restart":
+                    rid = ev.container_id(name)
+                    self.report.working(rid, ev.RESTARTING)
+                    self.engine.container_restart(name, timeout=opts.timeout)
+                    self.report.done(rid, ev.RESTARTED)
+                else:
+                    self._start_one(name)
+                record(name)
+
+        return run
 
     def _on_waiting(self, container: str, condition: str) -> None:
         # Several dependents may wait on one dependency: say it once per operation.
@@ -268,35 +303,28 @@ class Orchestrator:
         self.report.warn(f"Service {service}", "Warning", text)
 
     def _converge_task(self, svc: Service, sp: ServicePlan, opts: UpOptions,
-                       record: Callable[[str], None]) -> Callable[[], None]:
+                       to_start: list[tuple[str, str]]) -> Callable[[], None]:
         def run() -> None:
             for a in sp.of_kind("scale-down"):
                 assert a.container is not None
                 self._stop_one(a.container, opts.timeout)
                 self._remove_one(a.container, volumes=False)
             for a in sorted(sp.of_kind("recreate", "create", "start", "restart", "noop"), key=lambda a: a.number):
-                self._apply(svc, a, opts, record)
+                self._converge(svc, a, opts, to_start)
 
         return run
 
-    def _apply(self, svc: Service, a: ContainerAction, opts: UpOptions, record: Callable[[str], None]) -> None:
+    def _converge(self, svc: Service, a: ContainerAction, opts: UpOptions,
+                  to_start: list[tuple[str, str]]) -> None:
+        """Phase 1 for one container; what phase 2 must start (or restart) goes into ``to_start``."""
         if a.kind == "noop":
             assert a.container is not None
             self.report.done(ev.container_id(a.container.name), ev.RUNNING if a.container.status in RUNNING
                              else ev.CREATED)
             return
-        if a.kind == "start":
+        if a.kind in ("start", "restart"):
             assert a.container is not None
-            self._start_one(a.container.name)
-            record(a.container.name)
-            return
-        if a.kind == "restart":
-            assert a.container is not None
-            rid = ev.container_id(a.container.name)
-            self.report.working(rid, ev.RESTARTING, a.reason)
-            self.engine.container_restart(a.container.name, timeout=opts.timeout)
-            self.report.done(rid, ev.RESTARTED)
-            record(a.container.name)
+            to_start.append((a.kind, a.container.name))
             return
         if a.kind == "recreate":
             assert a.container is not None
@@ -309,9 +337,7 @@ class Orchestrator:
             self.report.done(rid, ev.RECREATED)
         else:
             name = self._create_one(svc, a.number)
-        if opts.start:
-            self._start_one(name)
-            record(name)
+        to_start.append(("start", name))
 
     def _grace(self, svc: Service | None, timeout: float | None) -> float | None:
         if timeout is not None:
@@ -488,10 +514,12 @@ class Orchestrator:
         return _outcome_of(containers, action)
 
     def pause(self, services: Iterable[str] = ()) -> Outcome:
-        containers = [c for c in self.containers(services=services) if c.status == "running"]
+        containers = [c for c in self.containers(services=services) if c.status in ("running", "paused")]
 
         def action(c: ContainerState) -> Callable[[], None]:
             def run() -> None:
+                if c.status == "paused":
+                    raise StateError(f"container {c.name} is already paused")
                 self.engine.container_pause(c.name)
                 self.report.done(ev.container_id(c.name), ev.PAUSED)
             return run
@@ -538,7 +566,11 @@ class Orchestrator:
         outcome = self._remove_containers(containers, timeout=timeout, volumes=volumes)
         if services:
             return outcome
-        for net in self._project_networks():
+        networks = self._project_networks()
+        if not containers and not networks and not (volumes and self.engine.volume_list(
+                labels={L.PROJECT: self.name})):
+            self.report.warn(f"Project {self.name}", "Warning", "No resource found to remove")
+        for net in networks:
             rid = ev.network_id(net.name)
             self.report.working(rid, ev.REMOVING)
             try:
@@ -557,6 +589,9 @@ class Orchestrator:
                     self.report.done(rid, ev.REMOVED)
                 except RuntimeErrorBase as exc:
                     self.report.warn(rid, "Resource is still in use", str(exc))
+        if self.state_dir is not None and not self.containers(oneoff=None):
+            # Secret/config files written for this project: nothing mounts them any more.
+            shutil.rmtree(self.state_dir, ignore_errors=True)
         for ref in images:
             rid = ev.image_id(ref)
             self.report.working(rid, ev.REMOVING)
@@ -590,6 +625,10 @@ class Orchestrator:
                 if rmi == "all" or local:
                     refs.append(ref)
         return list(dict.fromkeys(refs))
+
+
+def repr_reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _run_parallel(actions: list[Callable[[], None]]) -> None:

@@ -37,7 +37,6 @@ class LoadOptions:
     resolve_paths: bool = True
     consistency: bool = True
     resolve_environment: bool = True
-    all_profiles: bool = False  # `config` without --profile lists every service? No: only with "*"
     stdin: str | None = None  # text of `-f -` (read from sys.stdin when None)
     use_cache: bool = True
     warn: Callable[[str], None] | None = None

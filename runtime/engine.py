@@ -5,6 +5,7 @@ Import cost matters (every CLI command opens an engine): submodules load on firs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -46,7 +47,13 @@ EXITED_WAIT = 10.0
 
 
 def open_engine(root: Path | None = None) -> Engine:
-    return Engine(naming.resolve_root(root))
+    resolved = naming.resolve_root(root)
+    try:
+        return Engine(resolved)
+    except PermissionError as exc:
+        raise StateError(f"cannot use the state root {resolved}: {exc.strerror}",
+                         hint="hoist's engine runs as root (namespaces, mounts, cgroups); or pick a root "
+                              "you can write with --root / HOIST_ROOT") from None
 
 
 def _now() -> str:
@@ -166,7 +173,8 @@ class Engine:
         return self.volumes.list(labels)
 
     def volume_remove(self, name: str, *, force: bool = False) -> None:
-        self.volumes.remove(name, self.records.volume_users(name), force=force)
+        with self.db.family_lock("volumes"):
+            self.volumes.remove(name, self.records.volume_users(name), force=force)
 
     def volume_prune(self, *, labels: Mapping[str, str | None] | None = None,
                      all: bool = False) -> list[str]:
@@ -174,12 +182,13 @@ class Engine:
         from runtime.volumes import ANONYMOUS_LABEL
 
         removed = []
-        for vol in self.volumes.list(labels):
-            if not all and ANONYMOUS_LABEL not in vol.labels:
-                continue
-            if not self.records.volume_users(vol.name):
-                self.volumes.remove(vol.name, [])
-                removed.append(vol.name)
+        with self.db.family_lock("volumes"):
+            for vol in self.volumes.list(labels):
+                if not all and ANONYMOUS_LABEL not in vol.labels:
+                    continue
+                if not self.records.volume_users(vol.name):
+                    self.volumes.remove(vol.name, [])
+                    removed.append(vol.name)
         return removed
 
     # -------------------------------------------------------------------------------------- containers
@@ -196,9 +205,24 @@ class Engine:
         from runtime.containers.status import RunStatus
 
         if not self._boot_checked:
-            check_boot(self.root, [r.id for r in self.records.all()])
+            known = [r.id for r in self.records.all()]
+            check_boot(self.root, known)
+            self._remove_abandoned_dirs(set(known))
             self._boot_checked = True
         return reconcile(self.root, rec.id, RunStatus.load(self.container_dir(rec.id)), syscalls.boot_id())
+
+    def _remove_abandoned_dirs(self, known: set[str], min_age: float = 60.0) -> None:
+        """Directories of creates killed before their row was written (old enough not to be in progress)."""
+        base = self.root / "containers"
+        if not base.is_dir():
+            return
+        now = time.time()
+        for entry in base.iterdir():
+            try:
+                if entry.name not in known and now - entry.stat().st_mtime > min_age:
+                    shutil.rmtree(entry, ignore_errors=True)
+            except FileNotFoundError:
+                continue
 
     def _state(self, rec: ContainerRecord, st: RunStatus | None = None) -> ContainerState:
         st = st or self._status(rec)
@@ -244,26 +268,32 @@ class Engine:
         cdir = self.container_dir(container_id)
         created_volumes: list[str] = []
         network_done = False
+        uses_volumes = bool(image.config.volumes) or any(m.type == "volume" for m in spec.mounts)
+        # A volume must not be removed between being looked up here and this container's row naming it.
+        volume_guard = self.db.family_lock("volumes") if uses_volumes else contextlib.nullcontext()
         try:
-            for sub in ("upper", "work", "merged"):
-                (cdir / sub).mkdir(parents=True)
-            plan, anonymous = build_plan(self, container_id, name, spec, image, cdir, created_volumes)
-            network_done = True  # from here on, whatever the network manager did is undone on failure
-            endpoints, ports = self._prepare_network(container_id, spec, plan)
-            plan.save()
-            RunStatus().save(cdir)
-            self.records.insert(ContainerRecord(
-                id=container_id, name=name, image=spec.image, image_id=image.id, created=_now(),
-                labels=dict(spec.labels), spec=spec, anonymous_volumes=anonymous, endpoints=endpoints,
-                ports=ports))
+            with volume_guard:
+                for sub in ("upper", "work", "merged"):
+                    (cdir / sub).mkdir(parents=True)
+                plan, anonymous = build_plan(self, container_id, name, spec, image, cdir, created_volumes)
+                network_done = True  # from here on, whatever the network manager did is undone on failure
+                endpoints, ports = self._prepare_network(container_id, spec, plan)
+                plan.save()
+                RunStatus().save(cdir)
+                self.records.insert(ContainerRecord(
+                    id=container_id, name=name, image=spec.image, image_id=image.id, created=_now(),
+                    labels=dict(spec.labels), spec=spec, anonymous_volumes=anonymous, endpoints=endpoints,
+                    ports=ports))
         except BaseException as exc:
             if network_done and _uses_network_manager(spec.network_mode):
                 self._release_network(container_id)
-            for vol in created_volumes:
-                try:
-                    self.volumes.remove(vol, [])
-                except Exception:  # noqa: BLE001 - best effort while reporting the real error
-                    pass
+            if created_volumes:
+                with self.db.family_lock("volumes"):
+                    for vol in created_volumes:
+                        try:  # only if no container took it up meanwhile
+                            self.volumes.remove(vol, self.records.volume_users(vol))
+                        except Exception:  # noqa: BLE001 - best effort while reporting the real error
+                            pass
             shutil.rmtree(cdir, ignore_errors=True)
             if isinstance(exc, Exception) and "UNIQUE constraint failed: containers.name" in str(exc):
                 raise Conflict(f'container name "{name}" is already in use',
@@ -404,22 +434,24 @@ class Engine:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    def container_stop(self, ref: str, *, timeout: float | None = None) -> ContainerState:
+    def container_stop(self, ref: str, *, timeout: float | None = None,
+                       signal: str | None = None) -> ContainerState:
+        """``signal`` (docker stop --signal) replaces the container's stop signal for this stop."""
         from runtime.containers.defaults import signal_number
+        from runtime.containers.plan import LaunchPlan
         from runtime.containers.status import mark_stop_requested
 
         rec = self._record(ref)
         st = self._status(rec)
         if st.status not in ("running", "restarting", "starting"):
             return self._state(rec, st)
+        try:
+            # The plan holds the stop signal resolved at create time (spec, else image, else SIGTERM).
+            sig = signal_number(signal) if signal else LaunchPlan.load(self.container_dir(rec.id)).stop_signal
+        except ValueError as exc:
+            raise InvalidSpec(str(exc), hint="use a signal name such as SIGTERM or a number") from None
         mark_stop_requested(self.container_dir(rec.id))
         grace = rec.spec.stop_grace_period if timeout is None else timeout
-        image_signal = None
-        try:
-            image_signal = self.images.resolve(rec.image_id).config.stop_signal
-        except Exception:  # noqa: BLE001 - the image may be gone; the default signal is fine then
-            pass
-        sig = signal_number(rec.spec.stop_signal or image_signal)
         self._thaw(rec)
         if st.status == "restarting" and not st.pid:
             return self._state(rec, self._wait_recorded_exit(rec))
@@ -501,12 +533,13 @@ class Engine:
             self._release_network(rec.id)
         self.records.delete(rec.id)
         shutil.rmtree(self.container_dir(rec.id), ignore_errors=True)
-        if volumes:
-            for vol in rec.anonymous_volumes:
-                try:
-                    self.volumes.remove(vol, self.records.volume_users(vol))
-                except (NotFound, Conflict):
-                    pass
+        if volumes and rec.anonymous_volumes:
+            with self.db.family_lock("volumes"):
+                for vol in rec.anonymous_volumes:
+                    try:
+                        self.volumes.remove(vol, self.records.volume_users(vol))
+                    except (NotFound, Conflict):
+                        pass
 
     @staticmethod
     def _wait_supervisor_gone(st: RunStatus, timeout: float = 10.0) -> None:
@@ -520,6 +553,18 @@ class Engine:
                 return
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
+
+    def container_prune(self, *, labels: Mapping[str, str | None] | None = None) -> list[str]:
+        """Remove every container that is not running (created, exited, dead); returns their ids."""
+        removed = []
+        for state in self.container_list(labels=labels, all=True):
+            if state.status in ("created", "exited", "dead"):
+                try:
+                    self.container_remove(state.id)
+                except (NotFound, Conflict):
+                    continue  # started or removed by someone else meanwhile
+                removed.append(state.id)
+        return removed
 
     def container_inspect(self, ref: str) -> ContainerState:
         return self._state(self._record(ref))
@@ -540,15 +585,20 @@ class Engine:
     def container_wait(self, ref: str, *, timeout: float | None = None) -> int:
         rec = self._record(ref)
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.001
+        delay = 0.0005
         while True:
             st = self._status(rec)
             if st.status in ("exited", "dead") or (st.status == "created" and not st.started_at):
                 return st.exit_code
-            if deadline is not None and time.monotonic() > deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise StateError(f"container {rec.name} did not exit within {timeout:g}s")
+            if st.status == "running" and st.pid:
+                # Sleep in the kernel until the init exits, then poll briefly for the supervisor's record.
+                self._wait_init_exit(st, 3600.0 if left is None else left)
+                delay = 0.0005
             time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 1.5, 0.05)
 
     def container_logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
                        since: str | None = None, until: str | None = None) -> Iterator[LogRecord]:

@@ -99,6 +99,8 @@ def _spawn_server(root: Path) -> None:
             os.setsid()
             if os.fork():
                 os._exit(0)
+            os.chdir("/")  # never pin the caller's directory (or its filesystem) for the supervisors' lifetime
+            os.umask(0o022)
             null = os.open("/dev/null", os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
@@ -142,7 +144,10 @@ def serve(root: str) -> None:
     linger = idle_exit()
     while True:
         if sel.select(0.1):
-            _serve_one(listener, root_path, children, supervisor)
+            try:
+                _serve_one(listener, root_path, children, supervisor)
+            except OSError:
+                pass  # a client that vanished mid-request must not take the launcher down
         _reap(children)
         if children:
             idle_since = time.monotonic()
@@ -160,6 +165,8 @@ def serve(root: str) -> None:
             _serve_one(listener, root_path, children, supervisor)
         except BlockingIOError:
             break
+        except OSError:
+            continue
     listener.close()
     while children:
         _reap(children)

@@ -44,10 +44,13 @@ COMMANDS: dict[str, str] = {
     "pull": "pull",
     "push": "push",
     "version": "version",
+    # watch mode (issue 8)
+    "watch": "watch",
     # engine (issue 4)
     "image": "image",
     "container": "container",
     "volume": "volume",
+    "system": "system",
     # networking (issue 5)
     "network": "network",
     # registries (issue 7)

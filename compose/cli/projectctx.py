@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from compose.events import Sink
     from compose.model import Project
     from compose.orchestrator import Orchestrator
-    from runtime.api import EngineAPI
+    from runtime.api import ContainerState, EngineAPI
 
 
 @dataclass
@@ -86,10 +86,11 @@ class LightContext:
     known: set[str] | None  # enabled and disabled services
     engine: EngineAPI
 
-    def orchestrator(self) -> Orchestrator:
-        from compose.orchestrator import Orchestrator
+    def containers(self, *, services: Iterable[str] = (), oneoff: bool | None = False,
+                   all: bool = True) -> list[ContainerState]:
+        from compose.listing import project_containers
 
-        return Orchestrator(self.engine, self.name, None)
+        return project_containers(self.engine, self.name, services=services, oneoff=oneoff, all=all)
 
 
 def light_context(args: argparse.Namespace) -> LightContext:

@@ -94,7 +94,7 @@ def run_up(args: argparse.Namespace) -> int:
     if interrupts.first.is_set():
         return _stop_after_interrupt(args, ctx, selected, interrupts)
     fail_on(result.outcome, "up")
-    if not result.changed and opts.start:
+    if not result.changed and opts.start and getattr(args, "progress", "auto") not in ("quiet", "json"):
         print("Nothing to do: every service is up to date", file=sys.stderr)
     if not opts.start:
         return 0
@@ -171,6 +171,8 @@ def _attached(args: argparse.Namespace, ctx: ProjectContext, project: Project, s
             abort.set()
 
     attacher = Attacher(ctx.engine, printer, on_exit=on_exit)
+    # In the order they started, so the output of one-shots that already ran comes first, as it happened.
+    containers.sort(key=lambda c: c.started_at or "~")
     for c in containers:
         # Only this run's output, as compose attaches before starting: not what a previous run printed.
         attacher.attach(c, since=c.started_at or None)

@@ -55,7 +55,7 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
         stop_grace_period=spec.stop_grace_period,
         restart=spec.restart.name, restart_max_retries=spec.restart.max_retries,
         healthcheck=_health(spec, image), log_max_size=spec.log_max_size, log_max_files=spec.log_max_files,
-        limits=_limits(name, spec))
+        limits=_limits(name, spec), devices=_devices(name, spec))
     if not os.path.isabs(plan.cwd):
         raise InvalidSpec(f"container {name}: working directory {plan.cwd!r} is not absolute")
     plan.network = _network(engine, name, spec)
@@ -79,7 +79,36 @@ def _limits(name: str, spec: ContainerSpec) -> dict[str, object]:
     return {"memory": r.memory, "memory_reservation": r.memory_reservation, "memory_swap": r.memory_swap,
             "cpus": r.cpus, "cpu_shares": r.cpu_shares, "cpu_quota": r.cpu_quota, "cpu_period": r.cpu_period,
             "cpuset_cpus": r.cpuset_cpus, "cpuset_mems": r.cpuset_mems, "pids_limit": r.pids_limit,
-            "privileged": spec.privileged}
+            "privileged": spec.privileged, "device_rules": [_device_rule(d) for d in _devices(name, spec)]}
+
+
+def _devices(name: str, spec: ContainerSpec) -> list[dict[str, object]]:
+    """``/dev/x[:/dev/y[:rwm]]``: the host node's numbers, recreated in the container's /dev."""
+    import stat
+
+    out: list[dict[str, object]] = []
+    for entry in spec.devices:
+        parts = entry.split(":")
+        host = parts[0]
+        target = parts[1] if len(parts) > 1 and parts[1].startswith("/") else host
+        perms = parts[-1] if len(parts) > 1 and not parts[-1].startswith("/") else "rwm"
+        if not set(perms) <= set("rwm") or not perms:
+            raise InvalidSpec(f"container {name}: device {entry!r}: permissions must be made of r, w and m")
+        try:
+            st = os.stat(host)
+        except OSError as exc:
+            raise NotFound(f"container {name}: device {host}: {exc.strerror}",
+                           hint="give a device node that exists on the host") from None
+        if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+            raise InvalidSpec(f"container {name}: {host} is not a device node")
+        out.append({"path": target, "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                    "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "perms": perms,
+                    "mode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid})
+    return out
+
+
+def _device_rule(device: dict[str, object]) -> str:
+    return f"{device['type']} {device['major']}:{device['minor']} {device['perms']}"
 
 
 def _ulimits(name: str, spec: ContainerSpec) -> list[tuple[str, int, int]]:

@@ -43,6 +43,7 @@ class Limits:
     cpuset_mems: str | None = None
     pids_limit: int | None = None
     privileged: bool = False
+    device_rules: tuple[str, ...] = ()  # extra "c 10:200 rwm" rules for the devices the spec passes in
 
 
 def unified_mount() -> Path | None:
@@ -147,7 +148,7 @@ class ContainerCgroups:
         devices = self._dir("devices")
         if devices is not None and not limits.privileged:
             _write(devices / "devices.deny", "a")
-            for rule in DEFAULT_DEVICE_RULES:
+            for rule in DEFAULT_DEVICE_RULES + tuple(limits.device_rules):
                 _write(devices / "devices.allow", rule)
 
     @staticmethod

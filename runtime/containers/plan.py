@@ -75,7 +75,8 @@ class LaunchPlan:
     healthcheck: HealthPlan | None = None
     log_max_size: int | None = None
     log_max_files: int = 1
-    devices: list[str] = field(default_factory=list)
+    # host devices given to the container: {"path", "type" (c/b), "major", "minor", "mode", "uid", "gid"}
+    devices: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def upper_dir(self) -> str:

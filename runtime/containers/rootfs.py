@@ -76,6 +76,19 @@ def mount_special(rootfs: str, shm_size: int, cgroup_dirs: dict[str, str], host_
         sc.mount(None, cg, None, sc.MS_REMOUNT | sc.MS_RDONLY | _SPECIAL, "mode=755")
 
 
+def make_devices(rootfs: str, devices: list[dict[str, object]]) -> None:
+    """Host devices the spec passes in (``devices:``), as nodes of the same numbers, mode and owner."""
+    for d in devices:
+        path = secure_join(rootfs, str(d["path"]))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        kind = stat.S_IFCHR if d["type"] == "c" else stat.S_IFBLK
+        os.mknod(path, int(d["mode"]) | kind, os.makedev(int(d["major"]), int(d["minor"])))  # type: ignore[call-overload]
+        os.chmod(path, int(d["mode"]))  # type: ignore[call-overload]
+        os.chown(path, int(d["uid"]), int(d["gid"]))  # type: ignore[call-overload]
+
+
 def pivot(rootfs: str) -> None:
     """pivot_root(".", ".") then detach the old root: no put_old directory needed (LXC's trick, as runc)."""
     os.chdir(rootfs)

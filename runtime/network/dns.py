@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass
 
 TYPE_A = 1
+TYPE_PTR = 12
 TYPE_AAAA = 28
 CLASS_IN = 1
 RCODE_NOERROR = 0
@@ -122,6 +123,27 @@ def build_response(query: Query, rcode: int, addresses: list[str] = (), ttl: int
     return _HEADER.pack(query.id, flags, 1, count, 0, 0) + query.raw_question + records
 
 
+def build_ptr_response(query: Query, names: list[str], ttl: int = 5) -> bytes:
+    """Answer a reverse (PTR) query with ``names``."""
+    records = b""
+    for name in names:
+        rdata = encode_name(name)
+        records += struct.pack("!HHHIH", 0xC00C, TYPE_PTR, CLASS_IN, ttl, len(rdata)) + rdata
+    flags = FLAG_QR | FLAG_RA | FLAG_AA | (query.flags & (OPCODE_MASK | FLAG_RD))
+    return _HEADER.pack(query.id, flags, 1, len(names), 0, 0) + query.raw_question + records
+
+
+def reverse_pointer_address(name: str) -> str | None:
+    """"2.0.18.172.in-addr.arpa" -> "172.18.0.2"; None for anything else."""
+    suffix = ".in-addr.arpa"
+    if not name.endswith(suffix):
+        return None
+    parts = name[: -len(suffix)].split(".")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        return None
+    return ".".join(reversed(parts))
+
+
 def error_response(msg: bytes, rcode: int) -> bytes | None:
     """A bare error answer to a message we could not parse (None if it has no usable header)."""
     if len(msg) < _HEADER.size:
@@ -135,6 +157,7 @@ class Answer:
     id: int
     rcode: int
     addresses: list[str]
+    names: list[str]
 
 
 def parse_answer(msg: bytes) -> Answer:
@@ -147,6 +170,7 @@ def parse_answer(msg: bytes) -> Answer:
         _, off = _read_name(msg, off)
         off += 4
     addresses = []
+    names = []
     for _ in range(an):
         _, off = _read_name(msg, off)
         if off + 10 > len(msg):
@@ -159,4 +183,6 @@ def parse_answer(msg: bytes) -> Answer:
             addresses.append(str(ipaddress.IPv4Address(data)))
         elif rtype == TYPE_AAAA and rdlen == 16:
             addresses.append(str(ipaddress.IPv6Address(data)))
-    return Answer(qid, flags & 0xF, addresses)
+        elif rtype == TYPE_PTR:
+            names.append(_read_name(msg, off - rdlen)[0])
+    return Answer(qid, flags & 0xF, addresses, names)

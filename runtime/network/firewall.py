@@ -85,9 +85,11 @@ def rules_with(table: str, chain: str, needle: str) -> list[str]:
     proc = _run([IPTABLES, "-w", "-t", table, "-S", chain], check=False)
     if proc.returncode != 0:
         return []
+    # iptables prints the comment quoted or bare; either way it must end right after the needle, so that
+    # "hoist:tag" never matches "hoist:tag:net:...".
+    forms = (f'--comment "{needle}"', f"--comment {needle} ")
     return [line for line in proc.stdout.splitlines()
-            if line.startswith("-A ") and f"--comment {needle} " in line + " "
-            or line.startswith("-A ") and f'--comment "{needle}"' in line]
+            if line.startswith("-A ") and any(form in line + " " for form in forms)]
 
 
 class Firewall:
@@ -183,3 +185,14 @@ def enable_ip_forward() -> None:
             return
     with open(path, "w") as f:
         f.write("1")
+
+
+def forget_udp_flows(ports: Sequence[int]) -> None:
+    """Drop conntrack entries of published UDP ports: a UDP "connection" lives on while packets keep coming,
+    so without this a client would keep reaching the old address of a recreated container (Docker flushes
+    them too). Best effort: without the conntrack tool the entries only time out."""
+    for port in ports:
+        try:
+            subprocess.run(["conntrack", "-D", "-p", "udp", "--orig-port-dst", str(port)], capture_output=True)
+        except FileNotFoundError:
+            return

@@ -8,6 +8,7 @@ a socket to the thread (and so the netns) that created it.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import ipaddress
@@ -20,13 +21,14 @@ from pathlib import Path
 
 from runtime import naming
 from runtime.api import ContainerSpec, EndpointSpec, EndpointState, NetworkInfo, NetworkSpec, PortBinding
-from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound
+from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound, RuntimeErrorBase
 from runtime.network import bridge, etcfiles, ipam, netns, ports
-from runtime.network.firewall import Firewall, enable_ip_forward
+from runtime.network.firewall import Firewall, enable_ip_forward, forget_udp_flows
 from runtime.network.store import ContainerRow, EndpointRow, NetworkRow, NetworkStore
 from runtime.state import StateDB
 
 DEFAULT_NETWORK = "bridge"  # Docker's name for the network of containers that name none
+IMPLICIT_LABEL = "io.hoist.network.implicit"  # on the default network when hoist made it on its own
 HOST_IPAM_LOCK = Path("/run/lock/hoist-ipam.lock")  # host-wide: roots must not pick the same free subnet
 
 
@@ -47,6 +49,22 @@ def _flock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _as_network_error(exc: BaseException, what: str) -> BaseException:
+    """Our own errors and interrupts as they are; a kernel or netlink failure as a NetworkError that says
+    what was being done (the CLI prints those without a traceback)."""
+    if isinstance(exc, RuntimeErrorBase) or not isinstance(exc, Exception):
+        return exc
+    return NetworkError(f"{what}: {exc}", hint="check `ip link` and `iptables -S` for conflicting objects; "
+                                              "run as root")
+
+
+MTU_OPTION = "com.docker.network.driver.mtu"
+
+
+def _mtu(n: NetworkRow) -> int | None:
+    return int(n.options[MTU_OPTION]) if n.options.get(MTU_OPTION) else None
 
 
 def _now() -> str:
@@ -71,12 +89,18 @@ class NetworkManager:
         if spec.driver not in ("bridge", ""):
             raise InvalidSpec(f"network {spec.name}: driver {spec.driver!r} is not supported",
                               hint='use driver "bridge" (the default)')
+        if spec.enable_ipv6:
+            raise InvalidSpec(f"network {spec.name}: IPv6 is not supported by hoist's bridge networks",
+                              hint="remove enable_ipv6 (IPv4 only)")
+        mtu = spec.options.get(MTU_OPTION)
+        if mtu is not None and not (mtu.isdigit() and 68 <= int(mtu) <= 65535):
+            raise InvalidSpec(f"network {spec.name}: {MTU_OPTION} must be a number from 68 to 65535, not {mtu!r}")
         if len(spec.ipam) > 1:
             raise InvalidSpec(f"network {spec.name}: only one ipam config (IPv4) is supported")
         if not spec.name or "/" in spec.name:
             raise InvalidSpec(f"invalid network name {spec.name!r}")
         with self._lock():
-            if self.store.find_network(spec.name) and self.store.find_network(spec.name).name == spec.name:  # type: ignore[union-attr]
+            if any(n.name == spec.name for n in self.store.networks()):
                 raise Conflict(f"network with name {spec.name} already exists",
                                hint="remove it first (hoist network rm), or use another name")
             network_id = secrets.token_hex(32)
@@ -85,8 +109,8 @@ class NetworkManager:
             with _flock(HOST_IPAM_LOCK):
                 ipr = bridge.iproute()
                 try:
-                    taken = [ipaddress.ip_network(r) for r in bridge.host_routes(ipr)]
-                    taken += [ipaddress.ip_network(n.subnet) for n in self.store.networks()]
+                    taken = [ipaddress.IPv4Network(r, strict=False) for r in bridge.host_routes(ipr)]
+                    taken += [ipaddress.IPv4Network(n.subnet) for n in self.store.networks()]
                     if cfg and cfg.subnet:
                         subnet = ipam.parse_subnet(cfg.subnet)
                         clash = [t for t in taken if subnet.overlaps(t)]
@@ -105,16 +129,19 @@ class NetworkManager:
                                      gateway=str(addressing.gateway), ip_range=str(addressing.ip_range),
                                      reserved=[str(a) for a in addressing.reserved], bridge=name, created=_now())
                     try:
-                        bridge.ensure_bridge(ipr, name, row.gateway, subnet.prefixlen)
+                        bridge.ensure_bridge(ipr, name, row.gateway, subnet.prefixlen, _mtu(row))
                         self.firewall.ensure_base()
                         self.firewall.add_network(network_id, name, row.subnet, row.internal)
                         if not row.internal:
                             enable_ip_forward()
                         self._insert_network(row)
-                    except BaseException:
+                    except BaseException as exc:
                         self.firewall.remove_network(network_id)
                         bridge.delete_link(ipr, name)
-                        raise
+                        err = _as_network_error(exc, f"cannot create network {spec.name}")
+                        if err is exc:
+                            raise
+                        raise err from exc
                 finally:
                     ipr.close()
         return self.inspect_network(network_id)
@@ -146,7 +173,7 @@ class NetworkManager:
         eps = self.store.endpoints_of_network(n.id)
         return n, eps, self.store.containers([e.container_id for e in eps])
 
-    def list_networks(self, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
+    def list_networks(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[NetworkInfo]:
         out = []
         for n in self.store.networks():
             if labels and not all(k in n.labels and (v is None or n.labels[k] == v) for k, v in labels.items()):
@@ -164,18 +191,21 @@ class NetworkManager:
                                 for e in users)
                 raise Conflict(f"error while removing network: network {n.name} id {n.id[:12]} has active "
                                f"endpoints ({who})", hint="stop and remove those containers, or disconnect them")
-            self.firewall.remove_network(n.id)
-            ipr = bridge.iproute()
-            try:
-                bridge.delete_link(ipr, n.bridge)
-            finally:
-                ipr.close()
-            with self.db.transaction() as conn:
-                conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
-            if not self.store.networks():
-                self.firewall.remove_base()
+            self._remove_network_locked(n)
 
-    def prune(self, labels: Mapping[str, str | None] | None = None) -> list[str]:
+    def _remove_network_locked(self, n: NetworkRow) -> None:
+        self.firewall.remove_network(n.id)
+        ipr = bridge.iproute()
+        try:
+            bridge.delete_link(ipr, n.bridge)
+        finally:
+            ipr.close()
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
+        if not self.store.networks():
+            self.firewall.remove_base()
+
+    def prune(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[str]:
         """Remove networks no container uses; returns their names."""
         removed = []
         for info in self.list_networks(labels):
@@ -205,6 +235,8 @@ class NetworkManager:
         mode = spec.network_mode or "bridge"
         existing = self.store.container(container_id)
         if existing is not None and existing.mode == mode:
+            if mode == "bridge":
+                self._restore(container_id)
             return self._current(container_id, spec)
         hostname = spec.hostname or container_id[:12]
         host_conf = etcfiles.host_resolv_conf()
@@ -242,40 +274,58 @@ class NetworkManager:
             raise InvalidSpec(f"unknown network mode {mode!r}", hint="use bridge, host, none or container:<name>")
         return self._prepare_bridge(container_id, spec, hostname, host_conf)
 
-    def _all_container_rows(self) -> list[ContainerRow]:
+    def _all_container_rows(self) -> builtins.list[ContainerRow]:
         return [ContainerRow.from_row(r) for r in self.db.query("SELECT * FROM net_containers")]
 
     def _prepare_bridge(self, container_id: str, spec: ContainerSpec, hostname: str,
                         host_conf: etcfiles.HostResolvConf) -> ContainerNetwork:
-        endpoints = list(spec.networks) or [EndpointSpec(network=self._default_network().name)]
-        nets = []
-        for ep in endpoints:
-            n = self._network(ep.network)
-            if n.id in (x.id for x in nets):
-                raise InvalidSpec(f"container {spec.name}: network {n.name} is listed twice")
-            nets.append(n)
+        if spec.networks:
+            return self._prepare_bridge_on(container_id, spec, list(spec.networks), hostname, host_conf)
+        for attempt in range(3):
+            # The implicit default network may be removed by its last container between its lookup and
+            # our lock; then make it again.
+            try:
+                return self._prepare_bridge_on(container_id, spec,
+                                               [EndpointSpec(network=self._default_network().name)],
+                                               hostname, host_conf)
+            except NotFound:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _prepare_bridge_on(self, container_id: str, spec: ContainerSpec, endpoints: builtins.list[EndpointSpec],
+                           hostname: str, host_conf: etcfiles.HostResolvConf) -> ContainerNetwork:
         ns_path = self.netns_path(container_id)
-        with self._lock():
-            # Ports first: a taken host port must fail before any kernel object exists.
-            bound = ports.resolve_host_ports(spec.ports, self.store.ports(), owner=container_id)
-            rows = []
-            for i, (ep, n) in enumerate(zip(endpoints, nets, strict=True)):
-                rows.append(self._allocate(container_id, f"eth{i}", n, ep))
-            with self.db.transaction() as conn:
-                conn.execute("INSERT OR REPLACE INTO net_containers VALUES (?,?,?,?,?,?,?)",
-                             (container_id, spec.name, hostname, "bridge", str(ns_path),
-                              json.dumps(etcfiles.upstream_servers(spec.dns, host_conf)),
-                              json.dumps([list(link) for link in spec.links])))
-                for r in rows:
-                    conn.execute("INSERT INTO net_endpoints VALUES (?,?,?,?,?,?,?,?)",
-                                 (r.container_id, r.network_id, r.endpoint_id, r.ifname, r.veth, r.ip, r.mac,
-                                  json.dumps(r.aliases)))
-                primary_ip = rows[0].ip
-                for b in bound:
-                    conn.execute("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
-                                 (container_id, b.protocol, b.host_ip, b.host_port, b.container_port, primary_ip))
+        ipr = bridge.iproute()  # one netlink socket for the whole attach (this thread, this netns)
         try:
-            ipr = bridge.iproute()
+            with self._lock():
+                # Under the lock: a network removed meanwhile is a clean NotFound, not a dangling endpoint.
+                nets: builtins.list[NetworkRow] = []
+                for ep in endpoints:
+                    n = self._network(ep.network)
+                    if n.id in (x.id for x in nets):
+                        raise InvalidSpec(f"container {spec.name}: network {n.name} is listed twice")
+                    nets.append(n)
+                # Ports first: a taken host port must fail before any kernel object exists.
+                bound = ports.resolve_host_ports(spec.ports, self.store.ports(), owner=container_id)
+                for n in nets:  # under the lock, so two containers never rebuild one network twice
+                    self._ensure_network_objects(ipr, n)
+                rows = []
+                for i, (ep, n) in enumerate(zip(endpoints, nets, strict=True)):
+                    rows.append(self._allocate(container_id, f"eth{i}", n, ep))
+                with self.db.transaction() as conn:
+                    conn.execute("INSERT OR REPLACE INTO net_containers VALUES (?,?,?,?,?,?,?)",
+                                 (container_id, spec.name, hostname, "bridge", str(ns_path),
+                                  json.dumps(etcfiles.upstream_servers(spec.dns, host_conf)),
+                                  json.dumps([list(link) for link in spec.links])))
+                    for r in rows:
+                        conn.execute("INSERT INTO net_endpoints VALUES (?,?,?,?,?,?,?,?)",
+                                     (r.container_id, r.network_id, r.endpoint_id, r.ifname, r.veth, r.ip, r.mac,
+                                      json.dumps(r.aliases)))
+                    primary_ip = rows[0].ip
+                    for b in bound:
+                        conn.execute("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
+                                     (container_id, b.protocol, b.host_ip, b.host_port, b.container_port, primary_ip))
             try:
                 links = []
                 first_gateway = True
@@ -285,24 +335,80 @@ class NetworkManager:
                         gw, first_gateway = n.gateway, False
                     links.append(bridge.EndpointLink(
                         veth=r.veth, ifname=r.ifname, bridge=n.bridge, ip=r.ip,
-                        prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=r.mac, gateway=gw))
+                        prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=r.mac, gateway=gw, mtu=_mtu(n)))
                 if netns.is_netns(ns_path):  # prepared before and half torn down: attach one by one
                     for link in links:
                         bridge.add_endpoint(ipr, ns_path, link)
                 else:
                     bridge.create_netns_with_endpoints(ipr, ns_path, links)
+                if bound:
+                    self.firewall.add_ports(container_id, [(b.protocol, b.host_ip, b.host_port, rows[0].ip,
+                                                            b.container_port) for b in bound])
+                    bridge.set_hairpin(ipr, rows[0].veth)
+                self._write_etc(container_id, spec, hostname, host_conf)
+            except BaseException as exc:
+                self.release_container(container_id)
+                err = _as_network_error(exc, f"cannot attach container {spec.name} to its networks")
+                if err is exc:
+                    raise
+                raise err from exc
+            return self._current(container_id, spec)
+        finally:
+            ipr.close()
+
+    def _ensure_network_objects(self, ipr: object, n: NetworkRow) -> None:
+        """Recreate a network's bridge and rules if they are gone (a reboot empties the kernel, not the
+        state database)."""
+        if bridge.link_index(ipr, n.bridge) is not None:
+            return
+        bridge.ensure_bridge(ipr, n.bridge, n.gateway, ipaddress.ip_network(n.subnet).prefixlen, _mtu(n))
+        self.firewall.ensure_base()
+        self.firewall.add_network(n.id, n.bridge, n.subnet, n.internal)
+        if not n.internal:
+            enable_ip_forward()
+
+    def _restore(self, container_id: str) -> None:
+        """Rebuild a prepared container's netns, endpoints and port rules (same addresses) when its netns is
+        gone, e.g. after a reboot; nothing to do otherwise."""
+        row = self.store.container(container_id)
+        if row is None or row.mode != "bridge" or netns.is_netns(Path(row.netns)):
+            return
+        with self._lock():
+            ipr = bridge.iproute()
+            try:
+                links = []
+                first_gateway = True
+                for e in self.store.endpoints_of_container(container_id):
+                    n = self.store.find_network(e.network_id)
+                    if n is None:
+                        continue
+                    self._ensure_network_objects(ipr, n)
+                    bridge.delete_link(ipr, e.veth)  # a host end left behind by a crash
+                    gw = None
+                    if first_gateway and not n.internal:
+                        gw, first_gateway = n.gateway, False
+                    links.append(bridge.EndpointLink(
+                        veth=e.veth, ifname=e.ifname, bridge=n.bridge, ip=e.ip,
+                        prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=e.mac, gateway=gw, mtu=_mtu(n)))
+                bridge.create_netns_with_endpoints(ipr, Path(row.netns), links)
             finally:
                 ipr.close()
+            bound = self.store.ports(container_id)
             if bound:
-                self.firewall.add_ports(container_id, [(b.protocol, b.host_ip, b.host_port, rows[0].ip,
-                                                        b.container_port) for b in bound])
-            self._write_etc(container_id, spec, hostname, host_conf)
-        except BaseException:
-            self.release_container(container_id)
-            raise
-        return self._current(container_id, spec)
+                self.firewall.remove_ports(container_id)
+                self.firewall.add_ports(container_id, [(p.protocol, p.host_ip, p.host_port, p.container_ip,
+                                                        p.container_port) for p in bound])
+                ipr = bridge.iproute()
+                try:
+                    for link in links:
+                        bridge.set_hairpin(ipr, link.veth)
+                finally:
+                    ipr.close()
 
     def _allocate(self, container_id: str, ifname: str, n: NetworkRow, ep: EndpointSpec) -> EndpointRow:
+        if ep.ipv6_address:
+            raise InvalidSpec(f"network {n.name}: ipv6_address {ep.ipv6_address} cannot be set, hoist's bridge "
+                              "networks are IPv4 only", hint="remove ipv6_address")
         used = [e.ip for e in self.store.endpoints_of_network(n.id)]
         addressing = ipam.NetworkAddressing(ipaddress.IPv4Network(n.subnet), ipaddress.IPv4Address(n.gateway),
                                             ipaddress.IPv4Network(n.ip_range),
@@ -314,10 +420,12 @@ class NetworkManager:
                            mac=(ep.mac_address or ipam.mac_for(ip)).lower(), aliases=list(ep.aliases))
 
     def _default_network(self) -> NetworkRow:
+        """The network of containers that name none. Made on demand and marked implicit, so it goes again
+        with its last container: an idle root keeps no bridge (and tests see no leftover link)."""
         row = self.store.find_network(DEFAULT_NETWORK)
         if row is None or row.name != DEFAULT_NETWORK:
             try:
-                self.create_network(NetworkSpec(name=DEFAULT_NETWORK))
+                self.create_network(NetworkSpec(name=DEFAULT_NETWORK, labels={IMPLICIT_LABEL: "true"}))
             except Conflict:
                 pass  # created concurrently
             row = self._network(DEFAULT_NETWORK)
@@ -337,7 +445,7 @@ class NetworkManager:
         resolv = etcfiles.render_resolv_conf(spec.dns_search, spec.dns_opt, host_conf)
         return etcfiles.write_etc_files(self.container_dir(container_id), hostname, hosts, resolv)
 
-    def _endpoint_states(self, container_id: str) -> list[EndpointState]:
+    def _endpoint_states(self, container_id: str) -> builtins.list[EndpointState]:
         out = []
         for e in self.store.endpoints_of_container(container_id):
             n = self.store.find_network(e.network_id)
@@ -348,11 +456,20 @@ class NetworkManager:
                                      mac_address=e.mac, aliases=list(e.aliases)))
         return out
 
-    def container_ports(self, container_id: str) -> list[PortBinding]:
+    def container_ports(self, container_id: str) -> builtins.list[PortBinding]:
         return [PortBinding(container_port=p.container_port, protocol=p.protocol,  # type: ignore[arg-type]
                             host_ip=p.host_ip, host_port=p.host_port) for p in self.store.ports(container_id)]
 
-    def _current(self, container_id: str, spec: ContainerSpec) -> ContainerNetwork:
+    def check_host_ports(self, bindings: builtins.list[PortBinding], owner: str = "") -> builtins.list[PortBinding]:
+        """The bindings with random ports chosen, or Conflict if one is taken (by a process or another
+        container): lets a caller check a whole project's ports before it starts anything."""
+        return ports.resolve_host_ports(bindings, self.store.ports(), owner=owner)
+
+    def container_network(self, container_id: str) -> ContainerNetwork:
+        """The container's current netns, etc files, endpoints and ports (after connect/disconnect too)."""
+        return self._current(container_id, None)
+
+    def _current(self, container_id: str, spec: ContainerSpec | None) -> ContainerNetwork:
         cdir = self.container_dir(container_id)
         files = {"/etc/hostname": cdir / "hostname", "/etc/hosts": cdir / "hosts",
                  "/etc/resolv.conf": cdir / "resolv.conf"}
@@ -364,8 +481,10 @@ class NetworkManager:
         """Remove ports, endpoints, the netns and the rows; safe twice and after a crash half-way."""
         with self._lock():
             eps = self.store.endpoints_of_container(container_id)
-            if self.store.ports(container_id):
+            published = self.store.ports(container_id)
+            if published:
                 self.firewall.remove_ports(container_id)
+                forget_udp_flows([p.host_port for p in published if p.protocol == "udp"])
             if eps:
                 ipr = bridge.iproute()
                 try:
@@ -378,6 +497,14 @@ class NetworkManager:
                 conn.execute("DELETE FROM net_ports WHERE container_id = ?", (container_id,))
                 conn.execute("DELETE FROM net_endpoints WHERE container_id = ?", (container_id,))
                 conn.execute("DELETE FROM net_containers WHERE container_id = ?", (container_id,))
+            self._drop_idle_implicit({e.network_id for e in eps})
+
+    def _drop_idle_implicit(self, network_ids: set[str]) -> None:
+        for net_id in network_ids:
+            n = self.store.find_network(net_id)
+            if n is not None and n.labels.get(IMPLICIT_LABEL) == "true" and not self.store.endpoints_of_network(
+                    net_id):
+                self._remove_network_locked(n)
 
     # ------------------------------------------------------------------------ connect / disconnect
 
@@ -407,13 +534,16 @@ class NetworkManager:
             bridge.add_endpoint(ipr, Path(row.netns), bridge.EndpointLink(
                 veth=r.veth, ifname=r.ifname, bridge=n.bridge, ip=r.ip,
                 prefixlen=ipaddress.ip_network(n.subnet).prefixlen, mac=r.mac,
-                gateway=None if (has_gateway or n.internal) else n.gateway))
-        except BaseException:
+                gateway=None if (has_gateway or n.internal) else n.gateway, mtu=_mtu(n)))
+        except BaseException as exc:
             bridge.delete_link(ipr, r.veth)
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM net_endpoints WHERE container_id = ? AND network_id = ?",
                              (container_id, n.id))
-            raise
+            err = _as_network_error(exc, f"cannot connect {row.name} to network {n.name}")
+            if err is exc:
+                raise
+            raise err from exc
         finally:
             ipr.close()
         self._refresh_hosts(container_id)
@@ -444,6 +574,12 @@ class NetworkManager:
                 if left:
                     self.firewall.add_ports(container_id, [(p.protocol, p.host_ip, p.host_port, p.container_ip,
                                                             p.container_port) for p in bound])
+                    ipr = bridge.iproute()
+                    try:
+                        bridge.set_hairpin(ipr, left[0].veth)
+                    finally:
+                        ipr.close()
+            self._drop_idle_implicit({n.id})
         self._refresh_hosts(container_id)
 
     def _refresh_hosts(self, container_id: str) -> None:

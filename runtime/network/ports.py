@@ -57,7 +57,7 @@ def resolve_host_ports(bindings: Sequence[PortBinding], taken: Iterable[PortRow]
                     raise
                 raise Conflict(f"Bind for {b.host_ip or ANY_V4}:{port} failed: port is already allocated",
                                hint="stop whatever uses that host port, or publish on another one") from None
-            clash = [t for t in taken_list if t.protocol == b.protocol and t.host_port == candidate
+            clash: list[object] = [t for t in taken_list if t.protocol == b.protocol and t.host_port == candidate
                      and _overlaps(t.host_ip, b.host_ip)]
             clash += [c for c in chosen if c.protocol == b.protocol and c.host_port == candidate
                       and _overlaps(c.host_ip, b.host_ip)]

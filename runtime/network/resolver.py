@@ -27,6 +27,7 @@ LISTEN_ADDR = "127.0.0.11"
 LISTEN_PORT = 53
 TTL = 5  # short: names change as containers come and go
 FORWARD_TIMEOUT = 2.0
+MAX_FORWARDS = 32  # in flight per container; beyond that queries are dropped and the client retries
 _INACTIVE = ("created", "exited", "dead")
 
 
@@ -79,6 +80,16 @@ class NameTable:
                     found.append(ep.ip)
         return found or None
 
+    def reverse(self, ip: str) -> list[str] | None:
+        """Container names for ``ip`` if it belongs to a container on a network shared with this one."""
+        mine = {e.network_id for e in self.store.endpoints_of_container(self.container_id)}
+        hits = [e for e in self.store.endpoints_of_network_ip(ip) if e.network_id in mine]
+        if not hits:
+            return None
+        rows = self.store.containers([e.container_id for e in hits])
+        names = [rows[e.container_id].name for e in hits if e.container_id in rows]
+        return list(dict.fromkeys(names)) or None
+
     def upstreams(self) -> list[str]:
         me = self.store.container(self.container_id)
         return list(me.upstreams) if me else []
@@ -122,6 +133,7 @@ class ContainerResolver:
         self._thread: threading.Thread | None = None
         self._wake_r, self._wake_w = -1, -1
         self._stopping = threading.Event()
+        self._forward_slots = threading.BoundedSemaphore(MAX_FORWARDS)
 
     # ---------------------------------------------------------------------------------- lifecycle
 
@@ -266,6 +278,15 @@ class ContainerResolver:
             except Exception:  # noqa: BLE001 - a locked or missing database must not kill the server
                 reply(dns.build_response(query, dns.RCODE_SERVFAIL))
                 return
+        elif q.qclass == dns.CLASS_IN and q.qtype == dns.TYPE_PTR:
+            ip = dns.reverse_pointer_address(q.name)
+            try:
+                names = self.names.reverse(ip) if ip else None
+            except Exception:  # noqa: BLE001
+                names = None
+            if names:
+                reply(dns.build_ptr_response(query, names, ttl=TTL))
+                return
         if local is not None:
             # Known name: NOERROR even when it has no record of the asked type (AAAA for IPv4-only).
             reply(dns.build_response(query, dns.RCODE_NOERROR, local, ttl=TTL))
@@ -282,8 +303,14 @@ class ContainerResolver:
 
         if inline:
             do_forward()
-        else:
-            threading.Thread(target=do_forward, daemon=True, name="hoist-dns-fwd").start()
+        elif self._forward_slots.acquire(blocking=False):
+            def run_and_release() -> None:
+                try:
+                    do_forward()
+                finally:
+                    self._forward_slots.release()
+
+            threading.Thread(target=run_and_release, daemon=True, name="hoist-dns-fwd").start()
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes | None:

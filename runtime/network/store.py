@@ -158,6 +158,9 @@ class NetworkStore:
                 self.db.query("SELECT * FROM net_endpoints WHERE container_id = ? ORDER BY rowid",
                               (container_id,))]
 
+    def endpoints_of_network_ip(self, ip: str) -> list[EndpointRow]:
+        return [EndpointRow.from_row(r) for r in self.db.query("SELECT * FROM net_endpoints WHERE ip = ?", (ip,))]
+
     def container(self, container_id: str) -> ContainerRow | None:
         rows = self.db.query("SELECT * FROM net_containers WHERE container_id = ?", (container_id,))
         return ContainerRow.from_row(rows[0]) if rows else None

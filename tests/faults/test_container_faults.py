@@ -127,3 +127,16 @@ def test_cli_sigkill_mid_run_leaves_a_truthful_state(hoist_root, busybox_image, 
             assert ContainerCgroups(hoist_root, state.id).pids()
         eng.container_remove(state.id, force=True)
     assert eng.container_list(all=True) == []
+
+
+def test_directory_of_a_create_killed_before_its_row_is_collected(hoist_root, engine, sleeper):
+    engine.container_create(sleeper)
+    abandoned = hoist_root / "containers" / ("ab" * 32)
+    (abandoned / "upper").mkdir(parents=True)
+    in_progress = hoist_root / "containers" / ("cd" * 32)
+    in_progress.mkdir()
+    old = time.time() - 3600
+    os.utime(abandoned, (old, old))
+    assert [s.name for s in open_engine(hoist_root).container_list(all=True)] == [sleeper.name]
+    assert not abandoned.exists()
+    assert in_progress.exists()  # young: perhaps another process is creating it right now

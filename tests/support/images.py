@@ -16,7 +16,7 @@ from pathlib import Path
 
 CACHE_ROOT = Path(os.environ.get("HOIST_TEST_CACHE", "/var/cache/hoist-test"))
 BUSYBOX_BINARY = Path("/bin/busybox")
-BUSYBOX_RECIPE = "busybox-rootfs-v1"
+BUSYBOX_RECIPE = "busybox-rootfs-v2"
 DEBIAN_RECIPE = "debian-bookworm-minbase-v1"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_INCLUDE: tuple[str, ...] = ("python3-minimal", "netbase")
@@ -96,12 +96,14 @@ def ensure_busybox_rootfs() -> Path:
     applets = subprocess.run([str(BUSYBOX_BINARY), "--list-full"], check=True, capture_output=True,
                              text=True).stdout.split()
     for applet in applets:
-        link = build / applet.lstrip("/")
-        if link.name == "busybox" or link.exists():
+        rel = Path(applet.lstrip("/"))
+        link = build / rel
+        if link.name == "busybox" or link.exists() or link.is_symlink():
             continue
         link.parent.mkdir(parents=True, exist_ok=True)
-        depth = len(Path(applet).parts) - 1
-        link.symlink_to("../" * (depth - 1) + "bin/busybox" if depth > 1 else "busybox")
+        # Relative links, so they resolve the same inside and outside the container.
+        dirs = rel.parts[:-1]
+        link.symlink_to("busybox" if dirs == ("bin",) else "../" * len(dirs) + "bin/busybox")
     (build / "etc" / "passwd").write_text(_PASSWD)
     (build / "etc" / "group").write_text(_GROUP)
     if os.geteuid() == 0:

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]",
                         help="name and optionally a tag (repeatable)")
     parser.add_argument("-f", "--file", dest="dockerfile", default=None, metavar="FILE",
-                        help="name of the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input)")
+                        help="the Dockerfile, relative to the current directory (default: CONTEXT/Dockerfile; '-' "
+                        "reads standard input)")
     parser.add_argument("--build-arg", action="append", default=[], metavar="KEY[=VALUE]",
                         help="set a build-time variable (without =VALUE: taken from the environment)")
     parser.add_argument("--target", default=None, metavar="STAGE", help="build this stage and stop")
@@ -81,6 +82,7 @@ def _size(text: str | None) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from runtime.engine import open_engine
@@ -92,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     dockerfile = args.dockerfile
     if dockerfile == "-":
         inline, dockerfile = sys.stdin.read(), None
+    elif dockerfile:
+        dockerfile = os.path.abspath(dockerfile)  # docker build: -f is relative to the current directory
     request = BuildRequest(
         context=Path(args.context), dockerfile=dockerfile, dockerfile_inline=inline, tags=list(args.tag),
         args=_pairs(args.build_arg, "--build-arg", allow_bare=True), target=args.target,

@@ -124,6 +124,26 @@ def inspect_document(manager: Any, ref: str) -> dict[str, Any]:
     }
 
 
+def render_field(template: str, doc: dict[str, Any]) -> str:
+    """The one Go-template shape scripts use with inspect: ``{{.A.B}}`` or ``{{json .A.B}}``."""
+    import re
+
+    from runtime.errors import InvalidSpec
+
+    m = re.fullmatch(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}", template.strip())
+    if not m:
+        raise InvalidSpec(f"unsupported --format {template!r}",
+                          hint="use json, {{.Field.Sub}} or {{json .Field}}")
+    value: Any = doc
+    for key in filter(None, m.group(2).split(".")):
+        if not isinstance(value, dict) or key not in value:
+            raise InvalidSpec(f"--format: no field {key!r} in {m.group(2)!r}")
+        value = value[key]
+    if m.group(1) or isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def run(args: argparse.Namespace) -> int:
     from runtime.api import EndpointSpec
     from runtime.engine import open_engine
@@ -154,7 +174,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{n.id[:width]:<{width + 3}}{n.name:<30}{n.driver:<10}local")
     elif cmd == "inspect":
         manager = engine.network_manager()
-        print(json.dumps([inspect_document(manager, r) for r in args.names], indent=4))
+        docs = [inspect_document(manager, r) for r in args.names]
+        if args.format in (None, "", "json"):
+            print(json.dumps(docs, indent=4))
+        else:
+            for doc in docs:
+                print(render_field(args.format, doc))
     elif cmd in ("rm", "remove"):
         for name in args.names:
             try:

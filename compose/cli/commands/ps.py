@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             services.add(value)
         else:
             raise UsageError(f"invalid filter {key!r}", hint="use status=STATE or service=NAME")
-    containers = ctx.orchestrator().containers(services=services, oneoff=None, all=True)
+    containers = ctx.containers(services=services, oneoff=None, all=True)
     if statuses:
         containers = [c for c in containers if c.status in statuses]
     elif not args.all:

@@ -39,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-color", action="store_true", help="produce monochrome output")
     parser.add_argument("--timestamps", action="store_true", help="show timestamps")
     parser.add_argument("-y", "--yes", action="store_true", help="assume yes to prompts")
-    parser.add_argument("--menu", action="store_true", help=argparse.SUPPRESS)
+    # compose's interactive menu: accepted (also Go-style --menu=false) and ignored.
+    parser.add_argument("--menu", nargs="?", const="true", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("-w", "--watch", action="store_true",
+                        help="watch source code and rebuild/refresh containers when files are updated")
     parser.add_argument("services", nargs="*", metavar="SERVICE")
 
 
@@ -63,6 +66,10 @@ def add_create_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "watch", False):
+        from compose.watch.session import run_up_watch  # watch mode (issue 8)
+
+        return run_up_watch(args)
     from compose.cli.upflow import run_up
 
     return run_up(args)

@@ -159,3 +159,22 @@ def test_concurrent_creates_of_one_name_yield_one_container(hoist_root, busybox_
     assert all("already in use" in err for code, err in results if code)
     assert len(hoist(hoist_root, "container", "ls", "-a", "-q").stdout.split()) == 1
     assert len(list((hoist_root / "containers").iterdir())) == 1  # the losers left no directory behind
+
+
+def test_container_prune_and_system_info_prune(hoist_root, busybox_image, unique_id):
+    keep = f"keep{unique_id}"
+    assert hoist(hoist_root, "container", "run", "-d", "--name", keep, "--network", "none", busybox_image,
+                 "sleep", "1000").returncode == 0
+    assert hoist(hoist_root, "container", "create", "--name", f"gone{unique_id}", "--network", "none",
+                 busybox_image, "true").returncode == 0
+    info = json.loads(hoist(hoist_root, "system", "info", "--format", "json").stdout)
+    assert (info["Containers"], info["ContainersRunning"], info["ContainersStopped"]) == (2, 1, 1)
+    assert info["CgroupVersion"] in ("1", "2") and info["Images"] == 1
+    pruned = hoist(hoist_root, "container", "prune", "-f")
+    assert pruned.returncode == 0 and "Total reclaimed: 1 container(s)" in pruned.stdout
+    assert hoist(hoist_root, "container", "ls", "-a", "--format", "json").stdout.count("\n") == 1
+    assert hoist(hoist_root, "container", "rm", "-f", keep).returncode == 0
+    assert hoist(hoist_root, "volume", "create").returncode == 0  # anonymous: pruned with --volumes
+    r = hoist(hoist_root, "system", "prune", "-f", "--volumes")
+    assert r.returncode == 0, r.stderr
+    assert hoist(hoist_root, "volume", "ls", "-q").stdout == ""

@@ -145,3 +145,10 @@ def test_named_volume_gets_image_content_unless_nocopy(engine, probe):
     copied = Path(engine.volume_inspect("homevol").mountpoint) / "app"
     assert copied.is_dir() and copied.stat().st_uid == 1000
     assert os.listdir(engine.volume_inspect("emptyvol").mountpoint) == []
+
+
+def test_devices_passed_in_are_usable_and_others_are_not(probe):
+    code, out = probe("head -c 3 /dev/zero2 | wc -c; ls -l /dev/zero2 | cut -c1; "
+                      "mknod /tmp/mem c 1 1 && (head -c1 /tmp/mem 2>&1 | grep -c 'not permitted')",
+                      devices=["/dev/zero:/dev/zero2:rw"])
+    assert out.split() == ["3", "c", "1"]

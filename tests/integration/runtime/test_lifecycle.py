@@ -205,3 +205,25 @@ def test_logs_survive_rotation(engine, spec):
     cdir = engine.container_dir(engine.container_inspect(spec.name).id)
     assert sorted(p.name for p in cdir.glob("container.log*")) == ["container.log", "container.log.1",
                                                                    "container.log.2"]
+
+
+def test_logs_follow_streams_until_the_container_exits(engine, spec):
+    engine.container_create(replace(spec, command=["sh", "-c", "for i in 1 2 3; do echo tick-$i; sleep 0.1; done"]))
+    engine.container_start(spec.name)
+    seen = [r.text for r in engine.container_logs(spec.name, follow=True)]
+    assert seen == ["tick-1\n", "tick-2\n", "tick-3\n"]
+    assert engine.container_inspect(spec.name).status == "exited"
+
+
+def test_stop_uses_the_stop_signal_and_its_override(engine, spec):
+    script = "trap 'exit 7' USR1; trap 'exit 8' USR2; echo ready; while true; do sleep 0.05; done"
+    engine.container_create(replace(spec, command=["sh", "-c", script], stop_signal="SIGUSR1"))
+
+    def start_and_wait_ready(runs: int) -> None:
+        engine.container_start(spec.name)  # the traps must be set before the signal comes
+        wait_for(lambda: output(engine, spec.name).count("ready") == runs, what="the traps")
+
+    start_and_wait_ready(1)
+    assert engine.container_stop(spec.name, timeout=10).exit_code == 7
+    start_and_wait_ready(2)
+    assert engine.container_stop(spec.name, timeout=10, signal="USR2").exit_code == 8

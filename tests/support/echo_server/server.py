@@ -15,11 +15,11 @@ import threading
 import time
 import urllib.parse
 
-CLIENTS = set()
+CLIENTS: set[str] = set()
 LAST_UDP = [b""]
 
 
-def http_get(address, timeout=3.0):
+def http_get(address: str, timeout: float = 3.0) -> str:
     """GET http://<address> (host:port/path); the body, or raises OSError."""
     hostport, _, path = address.partition("/")
     host, _, port = hostport.partition(":")
@@ -37,7 +37,7 @@ def http_get(address, timeout=3.0):
     return body.decode()
 
 
-def answer(target):
+def answer(target: str) -> str | None:
     url = urllib.parse.urlparse(target)
     query = dict(urllib.parse.parse_qsl(url.query))
     if url.path == "/ping":
@@ -64,7 +64,7 @@ def answer(target):
     return None
 
 
-def handle(conn):
+def handle(conn: socket.socket) -> None:
     with conn:
         conn.settimeout(5)
         request = b""
@@ -82,7 +82,7 @@ def handle(conn):
         conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
 
 
-def serve_http():
+def serve_http() -> None:
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", 8080))
@@ -92,7 +92,7 @@ def serve_http():
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
-def udp_echo():
+def udp_echo() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", 10001))
     while True:
@@ -101,7 +101,7 @@ def udp_echo():
         sock.sendto(data, peer)
 
 
-def client():
+def client() -> None:
     me = socket.gethostname()
     while True:
         try:
@@ -111,7 +111,7 @@ def client():
         time.sleep(0.5)
 
 
-def main():
+def main() -> None:
     # PID 1 ignores signals it does not handle: stop promptly on SIGTERM like a well-behaved server.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if sys.argv[1:] == ["client"]:

@@ -132,3 +132,16 @@ def test_config_hash_ignores_scale_build_and_dependencies() -> None:
 def test_depends_on_label_round_trip() -> None:
     deps = [L.DependencyLabel("db", "service_healthy", True), L.DependencyLabel("cache", required=False)]
     assert L.parse_depends_on(L.format_depends_on(deps)) == deps
+
+
+def test_secrets_and_configs_become_read_only_binds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = {"name": "shop", "services": {"web": {"image": "x", "secrets": [{"source": "tok"}],
+                                                "configs": [{"source": "cfg", "target": "/etc/app.conf"}]}},
+           "secrets": {"tok": {"environment": "TOKEN"}}, "configs": {"cfg": {"content": "a=1"}}}
+    p = project_from_document(doc, working_dir="/srv/shop", environment={"TOKEN": "s3cret"})
+    spec = convert.container_spec(p, p.services["web"], 1, config_hash="x", state_dir=tmp_path)
+    mounts = {m.target: m for m in spec.mounts}
+    assert mounts["/run/secrets/tok"].read_only and mounts["/etc/app.conf"].read_only
+    assert open(mounts["/run/secrets/tok"].source).read() == "s3cret"
+    assert open(mounts["/etc/app.conf"].source).read() == "a=1"
+    assert (tmp_path / "secrets").stat().st_mode & 0o777 == 0o700

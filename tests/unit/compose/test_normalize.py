@@ -100,3 +100,9 @@ def test_normalization_details_from_compose_go() -> None:
     assert build["dockerfile"] == "Dockerfile"
     assert build["args"] == {"SET": "v", "X": "1"}
     assert out["services"]["a"]["pull_policy"] == "missing"
+
+
+def test_scale_and_replicas_must_agree() -> None:
+    assert _canon({"services": {"a": {"scale": 2, "deploy": {"replicas": 2}}}})["services"]["a"]["scale"] == 2
+    with pytest.raises(ConfigError, match="distinct values on 'scale' and 'deploy.replicas'"):
+        _canon({"services": {"a": {"scale": 2, "deploy": {"replicas": 3}}}})

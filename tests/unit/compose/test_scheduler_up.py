@@ -37,7 +37,9 @@ def test_service_healthy_waits_for_health() -> None:
     assert result.outcome.ok
     assert starts(engine) == ["p-db-1", "p-web-1"]
     texts = [(e.id, e.text) for e in rec.events]
-    assert texts.index(("Container p-db-1", "Healthy")) < texts.index(("Container p-web-1", "Creating"))
+    assert texts.index(("Container p-db-1", "Healthy")) < texts.index(("Container p-web-1", "Starting"))
+    # As compose: every container is created first, then started in order.
+    assert texts.index(("Container p-web-1", "Created")) < texts.index(("Container p-db-1", "Starting"))
 
 
 def test_service_completed_successfully_and_failure() -> None:
@@ -55,7 +57,8 @@ def test_service_completed_successfully_and_failure() -> None:
     outcome = orch.up(UpOptions()).outcome
     assert "web" in outcome.skipped
     assert "didn't complete successfully: exit 3" in outcome.skipped["web"]
-    assert "p-web-1" not in [ref for _, ref in engine.calls]
+    assert ("start", "p-web-1") not in engine.calls  # created (as compose does) but never started
+    assert engine.container_inspect("p-web-1").status == "created"
     assert any(e.status == ERROR and e.id == "Service web" for e in rec.events)
 
 

@@ -58,3 +58,12 @@ def test_error_response_keeps_id() -> None:
 def test_long_label_refused() -> None:
     with pytest.raises(ValueError):
         dns.encode_name("a" * 64 + ".example")
+
+
+def test_ptr_answer_and_reverse_names() -> None:
+    q = dns.parse_query(dns.build_query(3, "2.0.18.172.in-addr.arpa", dns.TYPE_PTR))
+    ans = dns.parse_answer(dns.build_ptr_response(q, ["p-web-1"]))
+    assert ans.names == ["p-web-1"] and ans.rcode == 0
+    assert dns.reverse_pointer_address("2.0.18.172.in-addr.arpa") == "172.18.0.2"
+    assert dns.reverse_pointer_address("x.0.18.172.in-addr.arpa") is None
+    assert dns.reverse_pointer_address("example.com") is None

@@ -110,6 +110,12 @@ def test_handle_local_forwarded_nxdomain_servfail(store: NetworkStore, tmp_path:
     assert _ask(no_upstream, "example.test").rcode == dns.RCODE_SERVFAIL
 
 
+def test_reverse_lookup_of_a_peer(store: NetworkStore, tmp_path: Path) -> None:
+    r = ContainerResolver(tmp_path, "web1", "/nonexistent")
+    assert _ask(r, "3.0.0.10.in-addr.arpa", dns.TYPE_PTR).names == ["p-web-2"]
+    assert NameTable(tmp_path, "web1").reverse("10.0.2.2") is None  # not on a shared network
+
+
 def test_forward_gives_up_on_dead_upstream() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))  # bound, never answers

@@ -57,3 +57,14 @@ def test_secure_join_never_leaves_the_rootfs(tmp_path):
     assert secure_join(str(tmp_path), "/etc/escape/x") == str(tmp_path / "root" / "x")
     assert secure_join(str(tmp_path), "/rel/y") == str(tmp_path / "y")
     assert secure_join(str(tmp_path), "../../z") == str(tmp_path / "z")
+
+
+def test_log_times():
+    from runtime.logs import rfc3339_nano
+
+    assert container.log_time("0", "--since") == "1970-01-01T00:00:00.000000000Z"
+    assert container.log_time("2026-01-02T03:04:05Z", "--since") == "2026-01-02T03:04:05Z"
+    ten_minutes_ago = container.log_time("10m", "--since")
+    assert ten_minutes_ago < rfc3339_nano()
+    with pytest.raises(InvalidSpec):
+        container.log_time("yesterday", "--since")

@@ -38,3 +38,20 @@ def test_label_filter():
     assert labels_match({"a": "1", "b": ""}, {"a": "1", "b": None})
     assert not labels_match({"a": "1"}, {"a": "2"})
     assert not labels_match({}, {"a": None})
+
+
+def test_family_lock_excludes_other_processes(tmp_path):
+    import fcntl
+    import os
+
+    db = StateDB(tmp_path)
+    with db.family_lock("volumes"):
+        fd = os.open(tmp_path / "locks" / "volumes.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    fd = os.open(tmp_path / "locks" / "volumes.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released on exit
+    os.close(fd)

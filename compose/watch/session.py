@@ -1,0 +1,112 @@
+"""Running watch mode for the CLI: pick the watched services, wire rules, runner and loop, handle signals.
+
+Used by ``hoist watch`` and ``hoist up --watch``. The first SIGINT/SIGTERM stops watching once the action in
+progress is done; a second one interrupts it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from compose.errors import UsageError
+from compose.model import Project
+
+
+def watched_services(project: Project, names: list[str]) -> list[str]:
+    """The selected services (all when none are named) that have develop.watch rules."""
+    for name in names:
+        if name not in project.services:
+            raise UsageError(f"no such service: {name}")
+    chosen = names or list(project.services)
+    watched = [s for s in chosen if project.services[s].develop and project.services[s].develop.watch]
+    if not watched:
+        raise UsageError("none of the selected services is configured for watch",
+                         hint="add a develop.watch section to a service (see `develop` in the compose spec)")
+    return watched
+
+
+def _printer() -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def out(line: str) -> None:
+        with lock:
+            print(line, flush=True)
+
+    return out
+
+
+def run_watch(engine: object, project: Project, services: list[str], *, prune: bool = True,
+              quiet: bool = False) -> int:
+    """Watch until interrupted; returns the exit code (0 after a Ctrl-C: stopping is the normal end)."""
+    from compose.watch.actions import ActionRunner
+    from compose.watch.loop import WatchLoop
+    from compose.watch.rules import compile_rules
+
+    triggers = compile_rules(project, services)
+    out = _printer()
+    runner = ActionRunner(engine, project, printer=out, prune=prune, quiet_build=quiet)  # type: ignore[arg-type]
+    loop = WatchLoop(triggers, runner, printer=out, services=services, base_dir=project.working_dir)
+    stop = threading.Event()
+    previous = _install_stop_handlers(stop)
+    try:
+        def ready() -> None:
+            out("Watch enabled: " + "; ".join(t.describe() for t in triggers))
+
+        loop.run(stop, ready=ready)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _restore(previous)
+    print("Watch disabled", file=sys.stderr, flush=True)
+    return 0
+
+
+def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # second signal: interrupt the action in progress
+        stop.set()
+        print("Stopping watch... (press Ctrl+C again to interrupt)", file=sys.stderr, flush=True)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handle)
+    return previous
+
+
+def _restore(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def run_up_watch(args: object) -> int:
+    """``up --watch``: ``up`` (detached), then watch the selected services that have rules. Without ``-d`` the
+    services are stopped when watching ends, as an attached ``up`` stops them on Ctrl-C."""
+    from compose.cli.projectctx import fail_on, progress, project_context
+    from compose.cli.upflow import run_up
+    from compose.orchestrator import select_services
+
+    attached = not (getattr(args, "detach", False) or getattr(args, "wait", False))
+    args.detach = True  # type: ignore[attr-defined]
+    code = run_up(args)  # type: ignore[arg-type]
+    if code:
+        return code
+    ctx = project_context(args)  # type: ignore[arg-type]
+    project = ctx.require_project()
+    selected = select_services(project, list(getattr(args, "services", [])))
+    candidates = [s for s in selected if project.services[s].develop and project.services[s].develop.watch]
+    if not candidates:
+        print("none of the selected services is configured for watch: nothing to watch", file=sys.stderr)
+        return 0
+    code = run_watch(ctx.engine, project, candidates, prune=True,
+                     quiet=bool(getattr(args, "quiet_build", False)))
+    if attached:
+        with progress(args, "Stopping") as sink:  # type: ignore[arg-type]
+            fail_on(ctx.orchestrator(sink).stop(selected, timeout=getattr(args, "timeout", None)), "stop")
+    return code
