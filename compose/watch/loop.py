@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from compose import labels as L
-from compose.errors import OperationError
+from compose.errors import ComposeError, OperationError
 from compose.watch.actions import ActionRunner, Outcome, format_outcome
 from compose.watch.batcher import Batcher
 from compose.watch.rules import Trigger, route, watch_roots
 from runtime.api import ContainerState
+from runtime.errors import RuntimeErrorBase
 
 WATCHFILES_STEP_MS = 10  # watchfiles' own grouping step; the real quiet period is the Batcher's
 CONTAINER_POLL = 0.5
@@ -111,7 +112,10 @@ class WatchLoop:
                 if paths:
                     self.handle(paths)
                 if self.clock() >= next_poll:
-                    self.check_containers()
+                    try:
+                        self.check_containers()
+                    except (ComposeError, RuntimeErrorBase, OSError) as exc:
+                        self.print(f"watch: could not look at the containers: {exc}")
                     next_poll = self.clock() + self.poll
         finally:
             self.events.stop()
@@ -130,7 +134,11 @@ class WatchLoop:
                 per_service.setdefault(trigger.service, {}).setdefault(trigger, []).append(path)
         outcomes = []
         for service, fired in per_service.items():
-            outcome = self.runner.apply(service, fired)
+            try:
+                outcome = self.runner.apply(service, fired)
+            except Exception as exc:  # noqa: BLE001 - a bug in one action must not end watching
+                outcome = Outcome(service, [p for ps in fired.values() for p in ps], [t.describe() for t in fired],
+                                  error=f"unexpected error: {exc!r}")
             self.print(format_outcome(outcome, base=self.base_dir))
             outcomes.append(outcome)
         if outcomes:

@@ -34,9 +34,11 @@ SKIPPED_PARTS = {"__pycache__", "backups"}
 
 
 def _example_files(name: str) -> list[Path]:
+    """The files that shape the example's images and behaviour (not its README)."""
     root = EXAMPLES / name
     return sorted(p for p in root.rglob("*")
-                  if p.is_file() and not SKIPPED_PARTS.intersection(p.relative_to(root).parts))
+                  if p.is_file() and p.suffix != ".md"
+                  and not SKIPPED_PARTS.intersection(p.relative_to(root).parts))
 
 
 def _store_key() -> str:
@@ -65,6 +67,13 @@ def _build_store(root: Path) -> None:
                                  f"{proc.stderr[-4000:]}\n{proc.stdout[-2000:]}")
 
 
+def _remove_stale_stores(keep: Path) -> None:
+    """Stores of earlier versions of the examples are dead weight (each holds a few hundred MB of layers)."""
+    for stale in CACHE_ROOT.glob("examples-*"):
+        if stale != keep:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def examples_store() -> Path:
     """A state root holding the built images of every example; built by one process at a time, once per
@@ -87,6 +96,7 @@ def examples_store() -> Path:
                 for name in ("build-tmp", "containers", "volumes", "locks"):
                     shutil.rmtree(build / "root" / name, ignore_errors=True)
                 os.rename(build, final)
+                _remove_stale_stores(keep=final)
             except BaseException:
                 shutil.rmtree(build, ignore_errors=True)
                 raise

@@ -26,6 +26,7 @@ class RecordingRunner:
         self.applied: list[tuple[str, dict[Trigger, list[str]]]] = []
         self.resynced: list[tuple[str, str]] = []
         self.fail = False
+        self.explode = False
         self.container = ContainerState(id="c1", name="p-web-1", image="i", image_id="i", labels={
             "com.docker.compose.service": "web"}, status="running", created="", pid=1, started_at="t1")
 
@@ -34,6 +35,8 @@ class RecordingRunner:
 
     def apply(self, service: str, fired: dict[Trigger, list[str]]) -> Outcome:
         self.applied.append((service, fired))
+        if self.explode:
+            raise RuntimeError("a bug")
         return Outcome(service, [p for ps in fired.values() for p in ps], [t.describe() for t in fired], ["ok"],
                        error="build failed" if self.fail else "")
 
@@ -115,5 +118,16 @@ def test_an_action_error_is_printed_and_watching_continues(running: Any) -> None
     (app / "a.py").write_text("x")
     wait_for(lambda: any("ERROR: build failed" in line for line in lines), timeout=10, what="the error line")
     runner.fail = False
+    (app / "b.py").write_text("x")
+    wait_for(lambda: any("b.py" in line and "ERROR" not in line for line in lines), timeout=10, what="next batch")
+
+
+def test_a_bug_in_an_action_is_reported_and_watching_continues(running: Any) -> None:
+    app, runner, lines, _ = running
+    runner.explode = True
+    (app / "a.py").write_text("x")
+    wait_for(lambda: any("unexpected error: RuntimeError('a bug')" in line for line in lines), timeout=10,
+             what="the error line")
+    runner.explode = False
     (app / "b.py").write_text("x")
     wait_for(lambda: any("b.py" in line and "ERROR" not in line for line in lines), timeout=10, what="next batch")

@@ -1,0 +1,1 @@
+"""Dockerfile builds: parser, .dockerignore, build context, layer cache, the builder and local base images."""
