@@ -10,11 +10,9 @@ process, and the ratio of the in-process rebuild to the cold build.
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,13 +47,12 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_build needs root (RUN steps run in containers)", file=sys.stderr)
         return 1
+    from benchmarks._teardown import bench_root
     from runtime.engine import open_engine
     from runtime.images.build.bases import ensure_base
     from runtime.images.build.builder import BuildRequest, build
 
-    base = Path(tempfile.mkdtemp(prefix="hoist-bench-build-"))
-    root = base / "root"
-    try:
+    with bench_root("hoist-bench-build-") as (base, root):
         engine = open_engine(root)
         ensure_base(engine, "busybox")
         ctx = _context(base)
@@ -88,8 +85,6 @@ def main() -> int:
         verdict = "OK" if max(rebuild_ms, cli_ms) < TARGET_MS else "OVER"
         print(f"  target < {TARGET_MS:.0f} ms: {verdict}")
         return 0
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

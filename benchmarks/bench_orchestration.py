@@ -67,7 +67,7 @@ class Runner:
 
 
 def _project(runner: Runner, name: str, text: str) -> Runner:
-    d = runner.workdir.parent / name
+    d = runner.workdir / name  # inside the benchmark's temp dir: the teardown below finds (and removes) it
     d.mkdir(exist_ok=True)
     (d / "compose.yaml").write_text(text)
     return Runner(runner.root, d)
@@ -129,9 +129,12 @@ def main() -> int:
         results.append(("up -d, chain of 5 service_healthy (1 s interval)", c,
                         f"implied {implied:.1f} s, ratio {c / implied:.2f} (target <= 1.10)"))
     finally:
+        from benchmarks._teardown import teardown_root
+
         for d in base.iterdir():
             if (d / "compose.yaml").exists():
                 subprocess.run(HOIST + ["down", "-t", "0"], cwd=d, env=runner.env, capture_output=True)
+        teardown_root(root)  # whatever `down` could not remove: deleting the root would orphan it for good
         shutil.rmtree(base, ignore_errors=True)
     print(f"hoist orchestration benchmark (network: {network}, median of {opts.runs} runs)")
     for label, value, note in results:

@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,15 +82,19 @@ def main() -> int:
         print("bench_runtime needs root", file=sys.stderr)
         return 1
     sys.path.insert(0, str(PROJECT_DIR))
-    from runtime.api import ContainerSpec, ExecSpec
-    from runtime.engine import open_engine
-    from tests.support.image_store import cached_store, link_into
+    from benchmarks._teardown import bench_root
     from tests.support.images import ensure_busybox_rootfs
 
     rootfs = ensure_busybox_rootfs()
-    work = Path(tempfile.mkdtemp(prefix="hoist-bench-"))
-    root = work / "root"
-    root.mkdir()
+    with bench_root("hoist-bench-") as (work, root):  # containers of a failed run must not outlive it
+        return _bench(args, rootfs, work, root)
+
+
+def _bench(args: argparse.Namespace, rootfs: Path, work: Path, root: Path) -> int:
+    from runtime.api import ContainerSpec, ExecSpec
+    from runtime.engine import open_engine
+    from tests.support.image_store import cached_store, link_into
+
     os.environ["HOIST_ROOT"] = str(root)
     link_into(cached_store(rootfs, "busybox:latest"), root)
     engine = open_engine(root)
@@ -177,7 +179,6 @@ def main() -> int:
     for i in ids:
         engine.container_remove(i, force=True)
     print(f"\nforce-remove of {len(ids)} running containers: {(time.perf_counter() - started) * 1000:.0f} ms")
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import select
 import shutil
 import signal as signal_module
@@ -72,6 +71,7 @@ class Engine:
         self._records: ContainerRecords | None = None
         self._volumes: VolumeStore | None = None
         self._boot_checked = False
+        self._launcher_warmed = False
 
     # ------------------------------------------------------------------------------------- delegates
 
@@ -155,11 +155,19 @@ class Engine:
 
     def network_connect(self, network: str, container: str, endpoint: EndpointSpec) -> None:
         rec = self._record(container)
-        self.network_manager().connect(network, rec.id, endpoint)
+        manager = self.network_manager()
+        manager.connect(network, rec.id, endpoint)
+        self._store_network(rec.id, manager.container_network(rec.id))
 
     def network_disconnect(self, network: str, container: str) -> None:
         rec = self._record(container)
-        self.network_manager().disconnect(network, rec.id)
+        manager = self.network_manager()
+        manager.disconnect(network, rec.id)
+        self._store_network(rec.id, manager.container_network(rec.id))
+
+    def _store_network(self, container_id: str, net: Any) -> None:
+        """The container row mirrors the manager's endpoints and ports (inspect, ps and port read the row)."""
+        self.records.update_network(container_id, list(net.endpoints), list(net.ports))
 
     # ----------------------------------------------------------------------------------------- volumes
 
@@ -251,11 +259,16 @@ class Engine:
             endpoints=rec.endpoints, ports=rec.ports, spec=rec.spec)
 
     def container_create(self, spec: ContainerSpec) -> ContainerState:
+        from runtime import launcher
         from runtime.containers.builder import build_plan
         from runtime.containers.records import ContainerRecord
         from runtime.containers.status import RunStatus
 
-        name = spec.name.lstrip("/") if spec.name else f"hoist_{secrets.token_hex(4)}"
+        if not self._launcher_warmed:  # a start usually follows: have the launcher ready by then
+            self._launcher_warmed = True
+            launcher.prestart(self.root)
+
+        name = spec.name.lstrip("/") if spec.name else f"hoist_{os.urandom(4).hex()}"
         if not CONTAINER_NAME.match(name):
             raise InvalidSpec(f"invalid container name {name!r}",
                               hint="use letters, digits, '_', '.' and '-', starting with a letter or digit")
@@ -264,7 +277,7 @@ class Engine:
             raise Conflict(f'container name "{name}" is already in use by container "{taken}"',
                            hint="remove (or rename) that container, or choose another name")
         image = self.images.resolve(spec.image)
-        container_id = secrets.token_hex(32)
+        container_id = os.urandom(32).hex()  # what secrets.token_hex does, without importing random (~8 ms)
         cdir = self.container_dir(container_id)
         created_volumes: list[str] = []
         network_done = False
@@ -337,6 +350,25 @@ class Engine:
         plan.etc_files = {k: str(v) for k, v in net.etc_files.items()}
         return list(net.endpoints), list(net.ports)
 
+    def _ensure_network(self, rec: ContainerRecord) -> None:
+        """Before every start: the network manager rebuilds what the kernel lost since create (a reboot
+        empties /run and the netns, links and rules with it; the state database keeps the addresses).
+        Idempotent, and cheap when everything is still there."""
+        try:
+            manager = self.network_manager()
+        except InvalidSpec:
+            if (rec.spec.network_mode or "bridge") == "bridge":
+                raise
+            return
+        try:
+            net = manager.prepare_container(rec.id, rec.spec)
+        except NotFound:
+            if (rec.spec.network_mode or "").startswith("container:"):
+                return  # a target outside the manager's knowledge: the plan joins its init's netns directly
+            raise
+        if net.endpoints != rec.endpoints or net.ports != rec.ports:
+            self._store_network(rec.id, net)
+
     def _release_network(self, container_id: str) -> None:
         try:
             self.network_manager().release_container(container_id)
@@ -368,6 +400,8 @@ class Engine:
             raise StateError(f"container {rec.name} is already running",
                              hint="stop it first, or use 'hoist container restart'")
         cdir = self.container_dir(rec.id)
+        if _uses_network_manager(rec.spec.network_mode):
+            self._ensure_network(rec)
         clear_stop_requested(cdir)
         conn = launcher.request_start(self.root, rec.id)
         conn.settimeout(START_TIMEOUT)

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from runtime import syscalls as sc
 from runtime.containers.defaults import CAPABILITY_NUMBERS
-from runtime.containers.init import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SETUP_FAILED, make_console
+from runtime.containers.init import (
+    EXIT_NOT_EXECUTABLE,
+    EXIT_NOT_FOUND,
+    EXIT_SETUP_FAILED,
+    make_console,
+    reset_inherited_signals,
+)
 from runtime.containers.plan import LaunchPlan
 from runtime.containers.security import confine
 from runtime.containers.users import read_text, resolve_user
@@ -59,6 +65,7 @@ def exec_process(plan: LaunchPlan, container_pid: int, attach_cgroup: Callable[[
     pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
     helper = os.fork()
     if helper == 0:
+        reset_inherited_signals()  # the helper sets its own forwarding handlers; the command gets defaults
         for fd in close_in_child:
             os.close(fd)
         os.close(err_r)
@@ -125,9 +132,8 @@ def _command(plan: LaunchPlan, request: ExecRequest, stdio: tuple[int, int, int]
              console: socket.socket | None, err_w: int) -> None:
     step = "setup"
     try:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD,
-                    signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_DFL)  # the helper's forwarding handlers
         os.setsid()
         if console is not None:
             step = "terminal"

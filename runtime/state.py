@@ -23,6 +23,10 @@ def register_schema(area: str, ddl: str) -> None:
     _SCHEMAS[area] = ddl
 
 
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
 class StateDB:
     """A connection per thread to ``<root>/state.db``; ``transaction()`` serialises writers."""
 
@@ -32,6 +36,11 @@ class StateDB:
         self._local = threading.local()
         self._applied: set[str] = set()
         self._lock = threading.Lock()
+        # Writers of this process (every StateDB of this file) queue here: a thread is woken on release,
+        # where SQLite's busy handler sleeps and retries (1, 2, 5, 10, 20... ms) and so stretched the
+        # parallel creates and removals of `up` and `down`. Other processes still meet the busy handler.
+        with _WRITERS_LOCK:
+            self._writer = _WRITERS.setdefault(str(self.path.absolute()), threading.Lock())
 
     def connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -62,14 +71,15 @@ class StateDB:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT: one writer at a time across processes, rolled back on error."""
         conn = self.connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._writer:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def family_lock(self, family: str) -> Iterator[None]:

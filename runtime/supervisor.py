@@ -25,12 +25,13 @@ from runtime.containers.cgroups import ContainerCgroups, Limits
 from runtime.containers.init import SpawnError, spawn
 from runtime.containers.plan import LaunchPlan
 from runtime.containers.restart import RestartManager
-from runtime.containers.status import RunStatus, stop_requested
+from runtime.containers.status import RunStatus, own, stop_requested
 from runtime.exec import ExecError, ExecRequest, exec_process
 from runtime.health import EXIT_TIMEOUT, HealthState, probe_argv
 from runtime.logs import LineSplitter, LogWriter, log_path, rfc3339_nano
 
 ATTACH_REPLAY = 8192  # the first attaching client sees what a TTY container printed before it came
+OWNER_WAIT = 30.0  # a previous supervisor of the container may still be removing its cgroups
 
 
 def attach_socket_path(root: Path, container_id: str) -> Path:
@@ -72,10 +73,22 @@ class Supervisor:
         self.stdin_eof = False
         self.listener: socket.socket | None = None
         self.resolver: object | None = None
+        self.owner_fd = -1  # the container's owner lock (runtime.containers.status.try_own)
 
     # ------------------------------------------------------------------------------------------ the run
 
     def run(self, notify: socket.socket | None) -> None:
+        # Before anything else: the previous run's supervisor may still be in its cleanup, whose cgroup
+        # removal SIGKILLs whatever is in the cgroup; our container must not be there yet. (Polling that
+        # supervisor's pid with a 10 s timeout let a new run proceed into a cleanup still under way.)
+        owner = own(self.dir, OWNER_WAIT)
+        if owner is None:
+            if notify is not None:
+                self._notify(notify, {"ok": False, "error": "the previous run of this container is still "
+                                      f"being cleaned up after {OWNER_WAIT:g}s", "exit_code": 125})
+            return
+        self.owner_fd = owner  # held until this process exits
+        self.status = RunStatus.load(self.dir)  # as the previous owner left it
         sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(wake_w)
@@ -84,7 +97,6 @@ class Supervisor:
             signal.signal(sig, signal.SIG_IGN)
         self.sel.register(wake_r, selectors.EVENT_READ, "wake")
         st = self.status
-        self._wait_previous(st)
         st.generation += 1
         st.boot_id = sc.boot_id()
         st.supervisor_pid = os.getpid()
@@ -141,15 +153,6 @@ class Supervisor:
             except FileNotFoundError:
                 pass  # removed meanwhile
 
-    @staticmethod
-    def _wait_previous(st: RunStatus, timeout: float = 10.0) -> None:
-        """A previous supervisor of this container may still be cleaning up after it reported the exit."""
-        if not st.supervisor_pid or st.supervisor_pid == os.getpid():
-            return
-        deadline = time.monotonic() + timeout
-        while sc.process_start_time(st.supervisor_pid) == st.supervisor_start and time.monotonic() < deadline:
-            time.sleep(0.002)
-
     def _finish_failed(self, message: str, code: int, notify: socket.socket | None) -> None:
         st = self.status
         st.status, st.error, st.exit_code, st.finished_at = "exited", message, code, rfc3339_nano()
@@ -196,7 +199,8 @@ class Supervisor:
             streams = {out_r: "stdout", err_r: "stderr"}
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
-            self.pid = spawn(self.plan, self.cgroups.attach, cg_dirs, stdio, theirs)
+            self.pid = spawn(self.plan, self.cgroups.attach, cg_dirs, stdio, theirs,
+                             close_in_child=self._parent_only_fds())
             if console is not None:
                 _, fds, _, _ = socket.recv_fds(console, 1, 1)
                 self.master = fds[0]
@@ -226,6 +230,10 @@ class Supervisor:
             self.health = HealthState(self.plan.healthcheck, time.monotonic())
             st.health = self.health.to_dict()
             st.save(self.dir)
+
+    def _parent_only_fds(self) -> tuple[int, ...]:
+        """Fds a forked child must close at once: the owner lock would outlive us in a long-lived child."""
+        return (self.owner_fd,) if self.owner_fd >= 0 else ()
 
     # ------------------------------------------------------------------------------------- event loop
 
@@ -339,7 +347,7 @@ class Supervisor:
         try:
             helper, command = exec_process(self.plan, self.pid, self.cgroups.attach,
                                            ExecRequest(argv=argv, env={}), (null, out_w, out_w),
-                                           close_in_child=(out_r,))
+                                           close_in_child=(out_r, *self._parent_only_fds()))
         except (ExecError, OSError) as exc:
             os.close(out_r)
             code = exc.exit_code if isinstance(exc, ExecError) else 125
@@ -610,7 +618,7 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
             sup.sel.close()
             sup.log.close()
     finally:
-        shutil.rmtree(cdir.parent, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # the whole scratch dir: one per launcher would pile up
 
 
 def run(root: str | Path, container_id: str, notify: socket.socket | None) -> None:

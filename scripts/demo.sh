@@ -34,11 +34,18 @@ else
             "check that debootstrap is installed and the Debian mirror in /etc/apt/sources.list* is reachable"
 fi
 
+# hoist publishes ports with DNAT rules, not listening sockets: a listener here is another program.
+WANTED_PORT=${WEB_PORT:-8080}
+if command -v ss >/dev/null && [ -n "$(ss -Hltn "sport = :$WANTED_PORT")" ]; then
+  fail "port $WANTED_PORT is already used by another program on this machine" \
+       "publish the demo on a free port instead, e.g. WEB_PORT=8090 make demo"
+fi
+
 cd "$EXAMPLE"
 step "cd examples/quickstart && hoist up -d --build --wait"
 "$HOIST" --progress plain up -d --build --wait \
   || fail "the quickstart stack did not come up healthy" \
-          "look at 'hoist ps -a' and 'hoist logs' in examples/quickstart; if port ${WEB_PORT:-8080} is taken, run WEB_PORT=8090 make demo"
+          "look at 'hoist ps -a' and 'hoist logs' in examples/quickstart"
 
 step hoist ps
 "$HOIST" ps

@@ -21,7 +21,9 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from compose import convert
@@ -104,7 +106,8 @@ def open_container_fs(engine: EngineAPI) -> OpenFS:
 class ActionRunner:
     def __init__(self, engine: EngineAPI, project: Project, *, printer: Callable[[str], None],
                  open_fs: OpenFS | None = None, prune: bool = True, quiet_build: bool = False,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 lock: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
         self.engine = engine
         self.project = project
         self.print = printer
@@ -112,6 +115,13 @@ class ActionRunner:
         self.prune = prune
         self.quiet_build = quiet_build
         self.clock = clock
+        # Recreating containers takes the project lock, as `up` does: a concurrent `hoist up` converges.
+        self.lock = lock or self._project_lock
+
+    def _project_lock(self) -> AbstractContextManager[Any]:
+        from compose.lock import project_lock
+
+        return project_lock(Path(self.engine.root), self.project.name)
 
     # ---------------------------------------------------------------------------------- containers
     def containers(self, service: str) -> list[ContainerState]:
@@ -211,7 +221,7 @@ class ActionRunner:
             try:
                 for t in rules:
                     assert t.rule.target is not None
-                    one = fs.sync_tree(t.path, t.rule.target, lambda p, t=t: t.accepts(p) and not t.is_build_file(p))
+                    one = fs.sync_tree(t.path, t.rule.target, _syncable(t))
                     if one.copied:
                         fired.append(t)
                     stats.add(one)
@@ -275,7 +285,8 @@ class ActionRunner:
         new_id = _image_id(self.engine, ref)
         outcome.done.append(f"built {ref}" + ("" if new_id != old_id else " (unchanged)"))
         services = [service, *self._restart_dependents(service)]
-        result = self._orchestrator().up(UpOptions(services=services, no_deps=True))
+        with self.lock():
+            result = self._orchestrator().up(UpOptions(services=services, no_deps=True))
         fail_on(result.outcome, "recreate")
         recreated = [a.name or f"{a.service} #{a.number}" for p in result.plan.services.values()
                      for a in p.actions if a.kind in ("recreate", "create", "restart", "start")]
@@ -304,6 +315,14 @@ class ActionRunner:
             outcome.done.append(f"pruned {image_id[:19]}")
         except (RuntimeErrorBase, ComposeError):
             pass  # still used (another container) or already gone: nothing to prune
+
+
+def _syncable(trigger: Trigger) -> Callable[[str], bool]:
+    """What a full-tree sync of ``trigger`` may copy: what the rule accepts, minus build-definition files."""
+    def accept(path: str) -> bool:
+        return trigger.accepts(path) and not trigger.is_build_file(path)
+
+    return accept
 
 
 def _image_id(engine: EngineAPI, ref: str) -> str | None:

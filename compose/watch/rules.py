@@ -98,8 +98,8 @@ class Trigger:
             ctx_rel = os.path.relpath(host_path, self.context)
             if not ctx_rel.startswith("..") and ctx_rel != "." and self.context_ignore.matches(ctx_rel):
                 return False
-        if self.include is not None and rel and not _included(self.include, rel):
-            return False
+        if self.include is not None and rel and not _included(self.include, rel) and not os.path.isdir(host_path):
+            return False  # a directory is walked into; the include patterns decide for the files below it
         return True
 
     def is_build_file(self, host_path: str) -> bool:

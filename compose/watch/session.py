@@ -15,13 +15,18 @@ from compose.errors import UsageError
 from compose.model import Project
 
 
+def has_watch(project: Project, service: str) -> bool:
+    develop = project.services[service].develop
+    return bool(develop and develop.watch)
+
+
 def watched_services(project: Project, names: list[str]) -> list[str]:
     """The selected services (all when none are named) that have develop.watch rules."""
     for name in names:
         if name not in project.services:
             raise UsageError(f"no such service: {name}")
     chosen = names or list(project.services)
-    watched = [s for s in chosen if project.services[s].develop and project.services[s].develop.watch]
+    watched = [s for s in chosen if has_watch(project, s)]
     if not watched:
         raise UsageError("none of the selected services is configured for watch",
                          hint="add a develop.watch section to a service (see `develop` in the compose spec)")
@@ -74,7 +79,7 @@ def _install_stop_handlers(stop: threading.Event) -> dict[int, object]:
         stop.set()
         print("Stopping watch... (press Ctrl+C again to interrupt)", file=sys.stderr, flush=True)
 
-    previous = {}
+    previous: dict[int, object] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handle)
     return previous
@@ -100,13 +105,16 @@ def run_up_watch(args: object) -> int:
     ctx = project_context(args)  # type: ignore[arg-type]
     project = ctx.require_project()
     selected = select_services(project, list(getattr(args, "services", [])))
-    candidates = [s for s in selected if project.services[s].develop and project.services[s].develop.watch]
+    candidates = [s for s in selected if has_watch(project, s)]
     if not candidates:
         print("none of the selected services is configured for watch: nothing to watch", file=sys.stderr)
         return 0
     code = run_watch(ctx.engine, project, candidates, prune=True,
                      quiet=bool(getattr(args, "quiet_build", False)))
     if attached:
+        from compose.cli.boundary import EXIT_INTERRUPTED
+
         with progress(args, "Stopping") as sink:  # type: ignore[arg-type]
             fail_on(ctx.orchestrator(sink).stop(selected, timeout=getattr(args, "timeout", None)), "stop")
+        return EXIT_INTERRUPTED  # as an attached `up` ended by Ctrl-C
     return code

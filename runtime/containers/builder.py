@@ -40,7 +40,7 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
         raise InvalidSpec(f"container {name}: stop_signal: {exc}") from None
     plan = LaunchPlan(
         id=container_id, name=name, root=str(engine.root), container_dir=str(cdir),
-        lower_dirs=[str(p) for p in engine.images.rootfs_layers(image.id)],
+        lower_dirs=[], lowerdir=_short_lowerdir(engine.images, image.id), lowerdir_base=str(engine.images.dir),
         args=args, env=merge_env(cfg.env, spec.env, hostname),
         cwd=spec.working_dir or cfg.working_dir or "/",
         user=spec.user if spec.user is not None else cfg.user, group_add=list(spec.group_add),
@@ -56,6 +56,7 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
         restart=spec.restart.name, restart_max_retries=spec.restart.max_retries,
         healthcheck=_health(spec, image), log_max_size=spec.log_max_size, log_max_files=spec.log_max_files,
         limits=_limits(name, spec), devices=_devices(name, spec))
+    plan.lower_dirs = [os.path.join(plan.lowerdir_base, d) for d in reversed(plan.lowerdir.split(":"))]
     if not os.path.isabs(plan.cwd):
         raise InvalidSpec(f"container {name}: working directory {plan.cwd!r} is not absolute")
     plan.network = _network(engine, name, spec)
@@ -269,3 +270,11 @@ def _etc_files(cdir: Path, hostname: str, spec: ContainerSpec) -> dict[str, str]
     (cdir / "resolv.conf").write_text(resolv)
     files["/etc/resolv.conf"] = str(cdir / "resolv.conf")
     return files
+
+
+def _short_lowerdir(images: Any, image_id: str) -> str:
+    """The store's short links (top first), relative to the store's directory: ``l/<26 hex>`` is ~30
+    bytes a layer, so 100+ layers fit in the mount's page of options (the init mounts from that directory)."""
+    base = str(images.dir) + os.sep
+    links = images.overlay_lowerdir(image_id).split(":")
+    return ":".join(link[len(base):] if link.startswith(base) else link for link in links)

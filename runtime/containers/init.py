@@ -15,6 +15,7 @@ import resource
 import signal
 import socket
 import struct
+import sys
 import termios
 from collections.abc import Callable
 
@@ -53,8 +54,36 @@ def namespace_flags(plan: LaunchPlan) -> int:
     return flags
 
 
+def reset_inherited_signals() -> None:
+    """First thing in a child forked from a Python process (the supervisor, the CLI) on its way to execve.
+
+    The supervisor's signal wakeup fd and SIGCHLD handler would otherwise live on in the child: once
+    ``_close_fds`` has closed that fd, every SIGCHLD (the ``init: true`` reaper gets one per exited child)
+    made Python print "Exception ignored when trying to write to the signal wakeup fd: ... Bad file
+    descriptor" on the child's stderr, which is the container's log. Dispositions set to SIG_IGN (Python's
+    SIGPIPE and SIGXFSZ, the supervisor's SIGHUP/SIGINT/SIGPIPE) survive execve, so they go back to the
+    default, as a container under runc starts; so does the signal mask. Python's own error printing is
+    silenced too: failures travel over the error pipe, never as text on the container's stdio.
+    """
+    signal.set_wakeup_fd(-1)
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        handler = signal.getsignal(sig)
+        if handler is not None and handler != signal.SIG_DFL:
+            signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    sys.stderr = sys.stdout = None  # type: ignore[assignment]
+    sys.unraisablehook = _ignore_unraisable
+
+
+def _ignore_unraisable(_: object) -> None:
+    pass
+
+
 def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: dict[str, str],
-          stdio: tuple[int, int, int], console: socket.socket | None = None) -> int:
+          stdio: tuple[int, int, int], console: socket.socket | None = None,
+          close_in_child: tuple[int, ...] = ()) -> int:
     """Start the container; returns the host pid of its PID 1 (a child of the caller, a subreaper).
 
     With ``console`` (one end of a unix socket pair), the container gets a terminal made in its own devpts
@@ -65,6 +94,9 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
     child = os.fork()
     if child == 0:  # the namespace parent ("stage 1")
         try:
+            reset_inherited_signals()
+            for fd in close_in_child:
+                os.close(fd)
             os.close(err_r)
             os.close(pid_r)
             step = "cgroup"
@@ -77,6 +109,9 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
                     os.close(fd)
             step = "unshare"
             sc.unshare(namespace_flags(plan))
+            if plan.network == "none":
+                step = "loopback"
+                sc.set_link_up("lo")  # as Docker: no network, but a working 127.0.0.1
             pid1 = os.fork()
             if pid1 == 0:
                 os.close(pid_w)
@@ -177,7 +212,8 @@ def _steps(plan: LaunchPlan, cgroup_dirs: dict[str, str], stdio: tuple[int, int,
     return [
         ("session", session),
         ("mount propagation", rootfs.make_mounts_private),
-        ("overlay rootfs", lambda: rootfs.mount_overlay(plan.lower_dirs, plan.upper_dir, plan.work_dir, merged)),
+        ("overlay rootfs", lambda: rootfs.mount_overlay(plan.lower_dirs, plan.upper_dir, plan.work_dir, merged,
+                                                        plan.lowerdir, plan.lowerdir_base)),
         ("mount /proc /dev /sys", lambda: rootfs.mount_special(merged, plan.shm_size, cgroup_dirs, host_net)),
         ("devices", lambda: rootfs.make_devices(merged, plan.devices)),
         ("console", terminal),

@@ -77,6 +77,10 @@ class LaunchPlan:
     log_max_files: int = 1
     # host devices given to the container: {"path", "type" (c/b), "major", "minor", "mode", "uid", "gid"}
     devices: list[dict[str, object]] = field(default_factory=list)
+    # overlay's lowerdir= value (top first) as short links relative to lowerdir_base: the mount options must
+    # fit in one page, so full layer paths would cap an image at ~38 layers (empty: join lower_dirs).
+    lowerdir: str = ""
+    lowerdir_base: str = ""
 
     @property
     def upper_dir(self) -> str:

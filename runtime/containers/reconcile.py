@@ -14,7 +14,7 @@ from pathlib import Path
 from runtime import naming
 from runtime import syscalls as sc
 from runtime.containers.cgroups import ContainerCgroups
-from runtime.containers.status import RunStatus
+from runtime.containers.status import RunStatus, try_own
 from runtime.logs import rfc3339_nano
 
 ACTIVE = ("starting", "running", "restarting")
@@ -43,6 +43,20 @@ def reconcile(root: Path, container_id: str, st: RunStatus, current_boot: str) -
         st.error = "the container's supervisor is gone; its exit code will not be known"
         return st
     container_dir = root / "containers" / container_id
+    try:
+        owner = try_own(container_dir)
+    except FileNotFoundError:
+        return RunStatus.load(container_dir)  # removed meanwhile
+    if owner is None:
+        return RunStatus.load(container_dir)  # a supervisor lives (a new run starting): its record is the truth
+    try:
+        return _settle(root, container_id, container_dir, st, current_boot)
+    finally:
+        os.close(owner)
+
+
+def _settle(root: Path, container_id: str, container_dir: Path, st: RunStatus, current_boot: str) -> RunStatus:
+    """Under the owner lock: record the dead supervisor's run as exited and remove its leftovers."""
     fresh = RunStatus.load(container_dir)
     if fresh.generation != st.generation or fresh.status not in ACTIVE:
         return fresh  # a supervisor finished or a new run began meanwhile

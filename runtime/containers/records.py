@@ -91,6 +91,13 @@ class ContainerRecords:
                  json.dumps({"endpoints": [asdict(e) for e in rec.endpoints],
                              "ports": [asdict(p) for p in rec.ports]})))
 
+    def update_network(self, container_id: str, endpoints: list[EndpointState], ports: list[PortBinding]) -> None:
+        """After network connect/disconnect (or a rebuild): the row follows the network manager."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE containers SET network = ? WHERE id = ?",
+                         (json.dumps({"endpoints": [asdict(e) for e in endpoints],
+                                      "ports": [asdict(p) for p in ports]}), container_id))
+
     def name_taken(self, name: str) -> str | None:
         rows = self.db.query("SELECT id FROM containers WHERE name = ?", (name,))
         return rows[0]["id"] if rows else None

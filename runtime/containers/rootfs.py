@@ -24,9 +24,19 @@ def make_mounts_private() -> None:
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_SLAVE)
 
 
-def mount_overlay(lower_dirs: list[str], upper: str, work: str, merged: str) -> None:
-    # overlay wants the top layer first.
-    lower = ":".join(reversed(lower_dirs))
+def mount_overlay(lower_dirs: list[str], upper: str, work: str, merged: str, lowerdir: str = "",
+                  lowerdir_base: str = "") -> None:
+    """``lowerdir`` (top first, relative to ``lowerdir_base``) when given, else ``lower_dirs`` (lowest first).
+
+    Relative layer paths are resolved by the kernel from the current directory at mount time (Docker's
+    overlay2 mounts the same way): they keep the options within one page for images of 100+ layers.
+    """
+    if lowerdir:
+        if lowerdir_base:
+            os.chdir(lowerdir_base)
+        lower = lowerdir
+    else:
+        lower = ":".join(reversed(lower_dirs))  # overlay wants the top layer first
     sc.mount("overlay", merged, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
 
 

@@ -6,13 +6,16 @@ The supervisor is its only writer while it lives; the engine reads it, checks it
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 STATUS_FILE = "status.json"
 STOP_MARKER = "stop-requested"
+OWNER_LOCK = "supervisor.lock"
 
 
 @dataclass
@@ -63,3 +66,32 @@ def clear_stop_requested(container_dir: str | Path) -> None:
 
 def stop_requested(container_dir: str | Path) -> bool:
     return (Path(container_dir) / STOP_MARKER).exists()
+
+
+def try_own(container_dir: str | Path) -> int | None:
+    """Take the container's owner lock (an flock), or None if someone holds it.
+
+    A supervisor holds it for its whole life, its cleanup (cgroup removal, which SIGKILLs what is left in
+    the cgroup) included; the kernel drops it when that process is gone. So a new run never shares the
+    cgroup with a previous run's cleanup, and whoever settles a dead supervisor's leftovers (reconcile)
+    takes it too. The fd is close-on-exec and must be closed in forked children that live on.
+    """
+    fd = os.open(Path(container_dir) / OWNER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def own(container_dir: str | Path, timeout: float) -> int | None:
+    """``try_own`` until ``timeout`` (a bounded poll: the previous owner is finishing its cleanup)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        fd = try_own(container_dir)
+        if fd is not None or time.monotonic() > deadline:
+            return fd
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)

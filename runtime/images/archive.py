@@ -162,7 +162,7 @@ def load_archive(store: ImageStore, path: Path) -> list[tuple[str, list[str]]]:
             raise _corrupt("neither manifest.json (docker-archive) nor index.json (oci-archive) is in it")
         if not images:
             raise _corrupt("it contains no image")
-        store._publish(images)
+        store.publish(images)
         return [(image.image_id, list(image.tags)) for image in images]
 
 
@@ -172,7 +172,7 @@ def _stage_layers(store: ImageStore, archive: _Archive, staging: Path, names: li
     chains = layers.chain_ids(diff_ids)
     for name, diff_id, chain_id, digest in zip(names, diff_ids, chains, digests, strict=True):
         with archive.open(name) as member:
-            sl = store._stage_layer(staging, member, expected_digest=digest,  # type: ignore[arg-type]
+            sl = store.stage_layer(staging, member, expected_digest=digest,  # type: ignore[arg-type]
                                     expected_diff_id=diff_id, chain_id=chain_id)
         if sl.blob.size != archive.size(name) and digest is None:
             raise _corrupt(f"layer {name!r} is truncated")
@@ -202,7 +202,7 @@ def _stage_docker(store: ImageStore, archive: _Archive, staging: Path) -> list[S
         # Only blobs/sha256/<hex> names are digests of the blob; legacy <id>/layer.tar names are v1 ids.
         digests = [_names_from_hex(n) if n.startswith("blobs/") else None for n in names]
         staged_layers = _stage_layers(store, archive, staging, names, diff_ids, digests)
-        image = store._stage_image(staging, config_bytes, staged_layers)
+        image = store.stage_image(staging, config_bytes, staged_layers)
         image.tags = [_archive_tag(t) for t in entry.get("RepoTags") or []]
         images.append(image)
     return images
@@ -293,7 +293,7 @@ def _stage_oci(store: ImageStore, archive: _Archive, staging: Path) -> list[Stag
                                           [d["digest"] for d in layer_descs])
             for sl, d in zip(staged_layers, layer_descs, strict=True):
                 sl.media_type = d["mediaType"]  # keep the manifest's own, so its digest still describes it
-            image = store._stage_image(staging, config_bytes, staged_layers, manifest=manifest_bytes)
+            image = store.stage_image(staging, config_bytes, staged_layers, manifest=manifest_bytes)
             staged[digest] = image
             order.append(digest)
         if name and name not in staged[digest].tags:

@@ -119,10 +119,8 @@ def _pull(store: ImageStore, client: RegistryClient, parsed: reference.Reference
                 raise RegistryError(f"{shown} has a foreign (non-distributable) layer {layer.digest}",
                                     hint="foreign layers are Windows base layers; hoist runs Linux images")
         staged = _download_layers(store, client, parsed.path, plan, staging, progress)
-        image = store._stage_image(staging, config_bytes, staged, manifest=manifest.data)
-        image.tags = [tag] if tag else []
-        image.repo_digests = [repo_digest]
-        (image_id,) = store._publish([image])
+        image_id = store.publish_pulled(staging, config_bytes, staged, manifest=manifest.data, tag=tag,
+                                        repo_digest=repo_digest)
     emit(progress, "", f"Digest: {top.digest}")
     emit(progress, "", f"Status: Downloaded newer image for {shown}")
     return store.resolve(image_id)
@@ -279,8 +277,8 @@ def _download_one(store: ImageStore, client: RegistryClient, repository: str, la
     source: Callable[[], Any] = (lambda: open(path, "rb")) if path.exists() else \
         (lambda: store.blobs.open(layer.digest))
     with source() as f:
-        staged = store._stage_layer(staging, f, expected_digest=layer.digest, expected_diff_id=layer.diff_id,
-                                    keep_blob=False, chain_id=layer.chain_id)
+        staged = store.stage_layer(staging, f, expected_digest=layer.digest, expected_diff_id=layer.diff_id,
+                                   keep_blob=False, chain_id=layer.chain_id)
     # The verified download itself becomes the blob (no second copy); an already stored blob stays put.
     blob_path = path if path.exists() else staging / "absent"
     staged.blob = StagedBlob(layer.digest, size, blob_path)

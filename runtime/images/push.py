@@ -128,10 +128,4 @@ def _push_blob(store: ImageStore, client: RegistryClient, repository: str, diges
 
 def _record_repo_digest(store: ImageStore, image_id: str, repo_digest: str) -> None:
     """Remember ``repo@digest`` on the image (``image inspect``'s RepoDigests, later mount sources)."""
-    with store._locked():
-        data = store._read_metadata()
-        record = data["images"].get(image_id)
-        if record is None:
-            return  # removed meanwhile; the push itself succeeded
-        record["repo_digests"] = sorted(set(record.get("repo_digests", [])) | {repo_digest})
-        store._write_metadata(data)
+    store.add_repo_digest(image_id, repo_digest)  # False if removed meanwhile: the push itself succeeded

@@ -295,7 +295,7 @@ class ImageStore:
         staging = self.blobs.new_staging_dir()
         try:
             with self.blobs.open(desc["digest"]) as f:
-                staged = self._stage_layer(staging, f, expected_digest=desc["digest"], expected_diff_id=diff_id,
+                staged = self.stage_layer(staging, f, expected_digest=desc["digest"], expected_diff_id=diff_id,
                                            unpack=True, keep_blob=False)
             with self._locked():
                 self._publish_layer_dir(staged, chain_id)
@@ -304,7 +304,7 @@ class ImageStore:
 
     # ----------------------------------------------------------------------------------------- staging
 
-    def _stage_layer(self, staging: Path, stream: BinaryIO, *, expected_digest: str | None = None,
+    def stage_layer(self, staging: Path, stream: BinaryIO, *, expected_digest: str | None = None,
                      expected_diff_id: str | None = None, unpack: bool = True, keep_blob: bool = True,
                      store_uncompressed: bool = False, chain_id: str | None = None) -> StagedLayer:
         """Read a layer blob once: copy it to staging, hash it, decompress, hash the tar, unpack it.
@@ -360,7 +360,7 @@ class ImageStore:
         media = compression.LAYER_MEDIA_TYPES["none" if store_uncompressed else kind]  # type: ignore[index]
         return StagedLayer(StagedBlob(digest, blob_size, blob_path), inner.digest, media, unpacked, size)
 
-    def _stage_image(self, staging: Path, config: dict[str, Any] | bytes, staged_layers: list[StagedLayer],
+    def stage_image(self, staging: Path, config: dict[str, Any] | bytes, staged_layers: list[StagedLayer],
                      *, manifest: bytes | None = None) -> StagedImage:
         """Stage config and manifest blobs for layers already staged; ``manifest`` None writes an OCI one."""
         config_bytes = config if isinstance(config, bytes) else canonical_json(config)
@@ -389,8 +389,10 @@ class ImageStore:
             _remove_tree(target, self.dir / "tmp")  # a half-removed leftover, or a dangling link
         os.rename(staged.unpacked, target)
 
-    def _publish(self, images: Sequence[StagedImage], *, untag_previous: bool = True) -> list[str]:
-        """Publish staged images under the lock; returns the image ids. Tags move to the new images."""
+    def publish(self, images: Sequence[StagedImage], *, untag_previous: bool = True) -> list[str]:
+        """Publish staged images under the lock; returns the image ids. Tags move to the new images.
+
+        For loaders that staged their images with ``stage_layer`` / ``stage_image`` in ``staging()``."""
         with self._locked():
             data = self._read_metadata()
             for image in images:
@@ -414,6 +416,28 @@ class ImageStore:
                     data["tags"][tag] = image.image_id
             self._write_metadata(data)
         return [image.image_id for image in images]
+
+    def publish_pulled(self, staging: Path, config: bytes, staged_layers: list[StagedLayer], *, manifest: bytes,
+                       tag: str | None, repo_digest: str) -> str:
+        """A pulled image: its config and the registry's manifest bytes (kept as they were, so the digest
+        stays the registry's) over layers staged in ``staging``; tagged ``tag`` and recorded with its
+        ``repo@sha256:...`` digest. Returns the image id."""
+        image = self.stage_image(staging, config, staged_layers, manifest=manifest)
+        image.tags = [tag] if tag else []
+        image.repo_digests = [repo_digest]
+        (image_id,) = self.publish([image])
+        return image_id
+
+    def add_repo_digest(self, image_id: str, repo_digest: str) -> bool:
+        """Remember ``repo@sha256:...`` on an image (after a push); False if the image is gone meanwhile."""
+        with self._locked():
+            data = self._read_metadata()
+            record = data["images"].get(image_id)
+            if record is None:
+                return False
+            record["repo_digests"] = sorted(set(record.get("repo_digests", [])) | {repo_digest})
+            self._write_metadata(data)
+        return True
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -439,7 +463,7 @@ class ImageStore:
         except OSError as exc:
             raise NotFound(f"cannot read {source}: {exc.strerror}", hint="check the path of the tarball") from None
         with f, self.staging() as staging:
-            layer = self._stage_layer(staging, f, store_uncompressed=True)
+            layer = self.stage_layer(staging, f, store_uncompressed=True)
             return self._commit_import(staging, layer, tag, changes, comment=message or f"Imported from {source}")
 
     def import_directory(self, path: Path | str, ref: str | None, changes: Iterable[str] = (), *,
@@ -456,16 +480,16 @@ class ImageStore:
             with open(tar_path, "wb") as out:
                 layers.pack(source, out)
             with open(tar_path, "rb") as f:
-                layer = self._stage_layer(staging, f, store_uncompressed=True)
+                layer = self.stage_layer(staging, f, store_uncompressed=True)
             tar_path.unlink()
             return self._commit_import(staging, layer, tag, changes, comment=message or f"Imported from {source}")
 
     def _commit_import(self, staging: Path, layer: StagedLayer, tag: str | None, changes: Iterable[str],
                        comment: str) -> ImageInfo:
         config = new_image_config(diff_ids=[layer.diff_id], config=apply_changes({}, changes), comment=comment)
-        image = self._stage_image(staging, config, [layer])
+        image = self.stage_image(staging, config, [layer])
         image.tags = [tag] if tag else []
-        (image_id,) = self._publish([image])
+        (image_id,) = self.publish([image])
         return self.resolve(image_id)
 
     # ------------------------------------------------------------------------ builder / registry hooks
@@ -493,12 +517,12 @@ class ImageStore:
                 with open(tar_path, "wb") as out:
                     layers.pack(Path(source), out, overlay_whiteouts=overlay_whiteouts)
                 with open(tar_path, "rb") as f:
-                    staged = self._stage_layer(staging, f, unpack=False)
+                    staged = self.stage_layer(staging, f, unpack=False)
             elif isinstance(source, str | Path):
                 with open(source, "rb") as f:
-                    staged = self._stage_layer(staging, f, unpack=False)
+                    staged = self.stage_layer(staging, f, unpack=False)
             else:
-                staged = self._stage_layer(staging, source, unpack=False)
+                staged = self.stage_layer(staging, source, unpack=False)
             with self._locked():
                 data = self._read_metadata()
                 self.blobs.publish(staged.blob)
@@ -520,7 +544,7 @@ class ImageStore:
                 check_digest(digest)
                 with self.blobs.open(digest) as f:
                     chain = layers.chain_ids([*diff_ids, known[digest]])[-1] if digest in known else None
-                    sl = self._stage_layer(staging, f, expected_digest=digest,
+                    sl = self.stage_layer(staging, f, expected_digest=digest,
                                            expected_diff_id=known.get(digest), chain_id=chain)
                 diff_ids.append(sl.diff_id)
                 staged_layers.append(sl)
@@ -528,9 +552,9 @@ class ImageStore:
             doc.setdefault("architecture", new_image_config(diff_ids=[])["architecture"])
             doc.setdefault("os", "linux")
             doc["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
-            image = self._stage_image(staging, doc, staged_layers)
+            image = self.stage_image(staging, doc, staged_layers)
             image.tags = [tag] if tag else []
-            (image_id,) = self._publish([image])
+            (image_id,) = self.publish([image])
         return self.resolve(image_id)
 
     # ------------------------------------------------------------------------------------ archives

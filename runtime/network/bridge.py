@@ -5,9 +5,14 @@ veth pair, whose peer is created directly inside the container's netns (about 3x
 from __future__ import annotations
 
 import errno
+import importlib
+import importlib.util
 import os
 import socket
+import struct
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,38 @@ LOOPBACK_INDEX = 1  # lo is always the first link of a new netns
 
 def iproute() -> Any:
     """A netlink socket in the calling thread's netns (pyroute2 binds its socket to the creating thread)."""
-    from pyroute2 import IPRoute
+    return _iproute_class()()
 
-    return IPRoute()
+
+_PACKAGE_LOCK = threading.Lock()
+
+
+def _iproute_class() -> Any:
+    """pyroute2's IPRoute without running ``pyroute2/__init__.py`` first: that file imports every netlink
+    family pyroute2 has (ndb, ipdb, conntrack, wireguard, ...), about half of the ~0.1 s import that every
+    ``up`` pays. The package is registered unexecuted; its submodules import each other by full name. Should
+    anything ask the package itself for a name, PEP 562's ``__getattr__`` runs the real ``__init__`` then."""
+    with _PACKAGE_LOCK:
+        if "pyroute2" not in sys.modules:
+            spec = importlib.util.find_spec("pyroute2")
+            if spec is not None and spec.loader is not None and spec.submodule_search_locations:
+                package = importlib.util.module_from_spec(spec)
+                loading: list[bool] = []
+
+                def full_package(name: str) -> Any:
+                    if name.startswith("__") or loading:
+                        raise AttributeError(name)
+                    if importlib.util.find_spec(f"pyroute2.{name}") is not None:
+                        return importlib.import_module(f"pyroute2.{name}")  # ``from pyroute2 import config``
+                    loading.append(True)
+                    spec.loader.exec_module(package)  # type: ignore[union-attr]
+                    return getattr(package, name)
+
+                package.__getattr__ = full_package  # type: ignore[method-assign]
+                sys.modules["pyroute2"] = package
+    from pyroute2.iproute.linux import IPRoute
+
+    return IPRoute
 
 
 def _sysctl(path: str, value: str) -> None:
@@ -38,6 +72,45 @@ def link_index(ipr: Any, name: str) -> int | None:
         return socket.if_nametoindex(name)
     except OSError:
         return None
+
+
+_RTM_DELLINK = 17
+_NLM_F_REQUEST_ACK = 0x1 | 0x4
+_NLMSG_ERROR = 2
+_IFLA_IFNAME = 3
+
+
+def delete_link_by_name(name: str) -> None:
+    """``ip link del NAME`` in the calling thread's netns with one hand-built RTM_DELLINK message on a plain
+    netlink socket: teardown (``down``, ``rm``) then never imports pyroute2 (~0.15 s of a CLI process).
+    A link that is already gone is fine."""
+    ifname = name.encode() + b"\0"
+    attr = struct.pack("HH", 4 + len(ifname), _IFLA_IFNAME) + ifname
+    attr += b"\0" * (-len(attr) % 4)
+    body = struct.pack("BBHiII", socket.AF_UNSPEC, 0, 0, 0, 0, 0) + attr  # struct ifinfomsg, index 0: by name
+    message = struct.pack("IHHII", 16 + len(body), _RTM_DELLINK, _NLM_F_REQUEST_ACK, 1, 0) + body
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE) as sock:
+        sock.settimeout(10.0)
+        sock.sendto(message, (0, 0))
+        reply = sock.recv(65536)
+    if len(reply) >= 20 and struct.unpack_from("H", reply, 4)[0] == _NLMSG_ERROR:
+        code = -struct.unpack_from("i", reply, 16)[0]
+        if code and code != errno.ENODEV:
+            raise NetworkError(f"cannot delete link {name}: {os.strerror(code)}")
+
+
+def wait_links_gone(names: list[str], timeout: float) -> list[str]:
+    """Bounded poll until none of ``names`` exists in the calling netns any more; returns those left. The
+    kernel destroys the veth pairs of a released netns in one batch, asynchronously (measured: 10 in under
+    50 ms, against ~35 ms each for one-by-one deletes)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    left = [n for n in names if link_index(None, n) is not None]
+    while left and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+        left = [n for n in left if link_index(None, n) is not None]
+    return left
 
 
 def ensure_bridge(ipr: Any, name: str, gateway: str, prefixlen: int, mtu: int | None = None) -> None:

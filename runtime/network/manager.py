@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import ipaddress
 import json
-import secrets
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from runtime.state import StateDB
 DEFAULT_NETWORK = "bridge"  # Docker's name for the network of containers that name none
 IMPLICIT_LABEL = "io.hoist.network.implicit"  # on the default network when hoist made it on its own
 HOST_IPAM_LOCK = Path("/run/lock/hoist-ipam.lock")  # host-wide: roots must not pick the same free subnet
+VETH_GONE_TIMEOUT = 2.0  # seconds for the kernel to destroy a released netns's veths before deleting them
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class NetworkManager:
             if any(n.name == spec.name for n in self.store.networks()):
                 raise Conflict(f"network with name {spec.name} already exists",
                                hint="remove it first (hoist network rm), or use another name")
-            network_id = secrets.token_hex(32)
+            network_id = os.urandom(32).hex()
             name = naming.bridge_name(self.root, network_id)
             cfg = spec.ipam[0] if spec.ipam else None
             with _flock(HOST_IPAM_LOCK):
@@ -194,21 +195,23 @@ class NetworkManager:
             self._remove_network_locked(n)
 
     def _remove_network_locked(self, n: NetworkRow) -> None:
-        self.firewall.remove_network(n.id)
-        ipr = bridge.iproute()
-        try:
-            bridge.delete_link(ipr, n.bridge)
-        finally:
-            ipr.close()
+        last = all(other.id == n.id for other in self.store.networks())
+        if not last:  # the root's last network: removing the base chains below takes its rules with them
+            self.firewall.remove_network(n.id)
+        bridge.delete_link_by_name(n.bridge)  # no pyroute2 import on the teardown path
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
-        if not self.store.networks():
+        if last:
             self.firewall.remove_base()
 
     def prune(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[str]:
-        """Remove networks no container uses; returns their names."""
+        """Remove networks no container uses; returns their names. The default ``bridge`` network is never
+        pruned (Docker keeps its predefined networks); it goes only with its last container when hoist made it
+        on its own (implicit)."""
         removed = []
         for info in self.list_networks(labels):
+            if info.name == DEFAULT_NETWORK:
+                continue
             if not info.containers:
                 try:
                     self.remove_network(info.id)
@@ -414,7 +417,7 @@ class NetworkManager:
                                             ipaddress.IPv4Network(n.ip_range),
                                             tuple(ipaddress.IPv4Address(a) for a in n.reserved))
         ip = ipam.allocate_address(addressing, used, ep.ipv4_address)
-        endpoint_id = secrets.token_hex(32)
+        endpoint_id = os.urandom(32).hex()
         return EndpointRow(container_id=container_id, network_id=n.id, endpoint_id=endpoint_id, ifname=ifname,
                            veth=naming.veth_host_name(self.root, endpoint_id), ip=str(ip),
                            mac=(ep.mac_address or ipam.mac_for(ip)).lower(), aliases=list(ep.aliases))
@@ -485,14 +488,17 @@ class NetworkManager:
             if published:
                 self.firewall.remove_ports(container_id)
                 forget_udp_flows([p.host_port for p in published if p.protocol == "udp"])
-            if eps:
-                ipr = bridge.iproute()
-                try:
-                    for e in eps:
-                        bridge.delete_link(ipr, e.veth)
-                finally:
-                    ipr.close()
-            netns.remove(self.netns_path(container_id))
+        # The netns and its veths are this container's alone: they go outside the lock, so that the removals
+        # of a `down` overlap. Released, the netns takes its veth pairs with it in one kernel batch (far
+        # cheaper than a netlink delete each); a veth that outlives that (netns already gone after a crash,
+        # or still held) is deleted directly.
+        ns_path = self.netns_path(container_id)
+        had_netns = netns.is_netns(ns_path)
+        netns.remove(ns_path)
+        veths = [e.veth for e in eps]
+        for veth in bridge.wait_links_gone(veths, VETH_GONE_TIMEOUT if had_netns else 0.0):
+            bridge.delete_link_by_name(veth)
+        with self._lock():
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM net_ports WHERE container_id = ?", (container_id,))
                 conn.execute("DELETE FROM net_endpoints WHERE container_id = ?", (container_id,))

@@ -10,7 +10,6 @@ and are recreated while this one runs. Stdlib only: this runs inside the lean su
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import selectors
 import socket
@@ -20,8 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runtime import syscalls as sc
-from runtime.network import dns
-from runtime.network.store import NetworkStore
+
+TYPE_CHECKING = False  # not typing's: importing typing costs a supervisor ~3 ms; type checkers know the name
+if TYPE_CHECKING:
+    from runtime.network.store import NetworkStore
 
 LISTEN_ADDR = "127.0.0.11"
 LISTEN_PORT = 53
@@ -43,7 +44,17 @@ class NameTable:
     def __init__(self, root: Path, container_id: str) -> None:
         self.root = Path(root)
         self.container_id = container_id
-        self.store = NetworkStore(self.root)
+        self._store: NetworkStore | None = None
+
+    @property
+    def store(self) -> NetworkStore:
+        # Opened on the first query, not when the supervisor starts the resolver: the store's imports
+        # (sqlite3, ipaddress, its dataclasses) cost ~10 ms of CPU on every container start otherwise.
+        if self._store is None:
+            from runtime.network.store import NetworkStore
+
+            self._store = NetworkStore(self.root)
+        return self._store
 
     def _active(self, container_id: str) -> bool:
         """False for a container the engine knows as not running (no status file: a process we do not
@@ -97,6 +108,8 @@ class NameTable:
 
 def forward(query: bytes, upstreams: list[str], timeout: float = FORWARD_TIMEOUT) -> bytes | None:
     """Send ``query`` to each upstream in turn over UDP; the first answer wins."""
+    import ipaddress
+
     for upstream in upstreams:
         host, port = parse_upstream(upstream)
         try:
@@ -260,6 +273,8 @@ class ContainerResolver:
     def handle(self, msg: bytes, reply: Callable[[bytes], None], inline: bool = False) -> None:
         """Answer ``msg`` through ``reply``: from the name table, else by forwarding (off-thread for UDP, so
         a slow upstream never stalls local names)."""
+        from runtime.network import dns  # on the first query: keeps the codec off every container's start
+
         try:
             query = dns.parse_query(msg)
         except dns.DNSFormatError:

@@ -210,6 +210,9 @@ def test_fullstack_proxy_api_worker_and_database_persistence(
         # hoist does not yet.)
         h("--profile", "tools", "run", "--rm", "backup", timeout=120)
         assert "three little words" in (workdir / "backups" / "app.sql").read_text()
+        query = h("--profile", "tools", "run", "--rm", "-T", "psql", "-At", "-c", "select words from notes",
+                  timeout=120)
+        assert query.out.strip() == "3"
 
         # down keeps the named volume: the data is still there after up.
         h("down")

@@ -7,7 +7,6 @@ the cost, so the phases share it.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.support.cli import Hoist, wait_for
@@ -47,7 +46,6 @@ def test_watch_actions_end_to_end(hoist_root: Path, debian_image: str, project_n
         mark = w.mark()
         (tmp_path / "app" / "debug.log").write_text("noise\n")
         (static / ".new.txt.swp").write_text("swap\n")
-        time.sleep(0.3)  # let the watcher see (and drop) them before the fence
         (static / "fence.txt").write_text("fence\n")
         wait_for(lambda: get(port, "/cat?path=/app/static/fence.txt")[1] == "fence\n", what="the fence file")
         assert get(port, "/cat?path=/app/debug.log")[0] == 404
@@ -77,8 +75,9 @@ def test_watch_actions_end_to_end(hoist_root: Path, debian_image: str, project_n
         # A failing build is reported and the running container is kept.
         running = wait_for(lambda: (s := get(port, "/version"))[0] == 200 and s[1], what="service after rebuild")
         assert running != before
+        mark = w.mark()
         (tmp_path / "requirements.txt").write_text("broken\n")
-        assert "ERROR: build of web failed" in w.wait_line("ERROR", timeout=90)
+        assert "ERROR: build of web failed" in w.wait_line("ERROR", timeout=90, after=mark)
         assert get(port, "/version")[1] == running
 
         # Ctrl-C: the watcher stops promptly, leaving no process of its own behind.
@@ -89,3 +88,43 @@ def test_watch_actions_end_to_end(hoist_root: Path, debian_image: str, project_n
     finally:
         w.kill()
         h("down", "-t", "1", "--rmi", "local", check=False)
+
+
+def test_up_watch_syncs_and_ctrl_c_stops_the_attached_services(hoist_root: Path, busybox_image: str,
+                                                                project_name: str, tmp_path: Path) -> None:
+    from runtime.engine import open_engine
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("one\n")
+    h = Hoist(hoist_root, tmp_path, project_name)
+    h.write(f"""services:
+  app:
+    image: {busybox_image}
+    network_mode: none
+    init: true
+    command: ["sleep", "1000"]
+    develop:
+      watch:
+        - {{path: ./src, action: sync, target: /data, initial_sync: true}}
+""")
+    w = WatchProcess(h.popen("up", "--watch"))
+    try:
+        w.wait_line("Watch enabled", timeout=60)
+        assert "initial sync: synced 1" in w.wait_line("initial sync")
+        engine = open_engine(hoist_root)
+        name = f"{project_name}-app-1"
+
+        def in_container(rel: str) -> str | None:
+            try:
+                return Path(f"/proc/{engine.container_inspect(name).pid}/root/data/{rel}").read_text()
+            except OSError:
+                return None
+
+        assert in_container("a.txt") == "one\n"
+        (tmp_path / "src" / "b.txt").write_text("two\n")
+        wait_for(lambda: in_container("b.txt") == "two\n", what="b.txt synced")
+        assert w.interrupt() == 130  # as an attached `up` ended by Ctrl-C
+        assert engine.container_inspect(name).status == "exited"  # attached `up` stops what it started
+    finally:
+        w.kill()
+        h("down", "-t", "1", check=False)

@@ -11,7 +11,7 @@ from typing import Any
 HELP = "Manage containers"
 
 SUBCOMMANDS = ("create", "run", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "inspect", "ls",
-               "logs", "exec", "top", "wait", "prune")
+               "logs", "exec", "top", "wait", "prune", "port")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
                "t": 1024**4}
 
@@ -89,6 +89,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
     p = sub.add_parser("wait", help="Block until one or more containers stop, then print their exit codes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
+    p.add_argument("container", metavar="CONTAINER", help="the container (name or id)")
+    p.add_argument("private_port", nargs="?", default=None, metavar="PRIVATE_PORT[/PROTO]",
+                   help="only this container port (tcp unless /udp): print its host addresses")
     p = sub.add_parser("prune", help="Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="filter (label=KEY[=VALUE])")
@@ -645,6 +649,30 @@ def _cmd_prune(engine: Any, args: argparse.Namespace) -> int:
         for cid in removed:
             print(cid)
     print(f"\nTotal reclaimed: {len(removed)} container(s)")
+    return 0
+
+
+def _cmd_port(engine: Any, args: argparse.Namespace) -> int:
+    """docker port: every mapping as ``80/tcp -> 0.0.0.0:32768``, or the host addresses of one private port."""
+    from runtime.errors import InvalidSpec, NotFound
+    from runtime.network.ports import format_port_mappings
+
+    port: int | None = None
+    proto: str | None = None
+    if args.private_port is not None:
+        text, _, proto = args.private_port.partition("/")
+        proto = (proto or "tcp").lower()
+        if not text.isdigit() or not 0 < int(text) < 65536 or proto not in ("tcp", "udp", "sctp"):
+            raise InvalidSpec(f"invalid port {args.private_port!r}",
+                              hint="give a container port as PORT or PORT/PROTO, e.g. 80 or 53/udp")
+        port = int(text)
+    state = engine.container_inspect(args.container)
+    lines = format_port_mappings(state.ports, port, proto)
+    if port is not None and not lines:
+        raise NotFound(f"no public port '{port}/{proto}' published for {state.name}",
+                       hint=f"list its published ports with: hoist container port {state.name}")
+    for line in lines:
+        print(line)
     return 0
 
 

@@ -18,7 +18,7 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/notes":
             with connect() as conn, conn.cursor() as cur:
                 cur.execute("SELECT id, body, status, words FROM notes ORDER BY id")
-                notes = [dict(zip(("id", "body", "status", "words"), row)) for row in cur.fetchall()]
+                notes = [dict(zip(("id", "body", "status", "words"), row, strict=True)) for row in cur.fetchall()]
             self.reply(200, {"message": API_MESSAGE, "notes": notes})
         else:
             self.reply(404, {"error": "not found"})

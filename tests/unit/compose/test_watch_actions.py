@@ -3,6 +3,7 @@ order, rebuild before anything else, a failing build that keeps the containers, 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def env(tmp_path: Path) -> Any:
     engine.calls.clear()
     log: list[tuple[str, ...]] = []
     lines: list[str] = []
-    runner = ActionRunner(engine, project, printer=lines.append, open_fs=lambda c: FakeFS(log))
+    runner = ActionRunner(engine, project, printer=lines.append, open_fs=lambda c: FakeFS(log), lock=nullcontext)
     triggers = {t.rule.action: t for t in compile_rules(project, ["web"])}
 
     class Env:

@@ -68,6 +68,7 @@ def running(tmp_path: Path) -> Any:
     stop = threading.Event()
     ready = threading.Event()
     fds_before = inotify_fds()
+    tasks_before = len(os.listdir("/proc/self/task"))
     thread = threading.Thread(target=loop.run, args=(stop,), kwargs={"ready": ready.set})
     thread.start()
     assert ready.wait(10)
@@ -76,7 +77,9 @@ def running(tmp_path: Path) -> Any:
     thread.join(10)
     assert not thread.is_alive()
     assert not [t for t in threading.enumerate() if t.name == "hoist-watch-files"]
-    assert inotify_fds() == fds_before
+    # notify's own event thread closes the inotify fd just after the watcher is dropped: a bounded wait.
+    wait_for(lambda: inotify_fds() == fds_before, timeout=5, what="the inotify instance to be closed")
+    wait_for(lambda: len(os.listdir("/proc/self/task")) <= tasks_before, timeout=5, what="OS threads to end")
 
 
 def test_files_saved_together_are_one_batch_and_ignored_files_do_nothing(running: Any) -> None:

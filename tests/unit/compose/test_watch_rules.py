@@ -47,6 +47,7 @@ def test_include_limits_what_triggers(tree: Path) -> None:
     assert t.accepts(str(tree / "app/main.py"))
     assert t.accepts(str(tree / "app/static/x.css"))
     assert not t.accepts(str(tree / "app/keep/a.log"))
+    assert t.accepts(str(tree / "app/keep"))  # a directory is walked into, its files decide
 
 
 def test_build_context_dockerignore_is_honoured_relative_to_the_context(tree: Path) -> None:

@@ -14,6 +14,7 @@ def applied(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, list[str]]]:
     batches: list[dict[str, list[str]]] = []
     monkeypatch.setattr(firewall, "restore", lambda tables: batches.append(tables))
     monkeypatch.setattr(firewall, "rules_with", lambda *a: [])
+    monkeypatch.setattr(firewall, "save", lambda tables: {t: [] for t in tables})
     return batches
 
 
@@ -49,3 +50,47 @@ def test_rules_with_matches_the_whole_comment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(firewall, "_run", lambda *a, **k: subprocess.CompletedProcess([], 0, listing, ""))
     got = firewall.rules_with("filter", "HOIST-x-FWD", "hoist:x:net:aaaa")
     assert [line.split()[-1] for line in got] == ["ACCEPT", "DROP"]
+
+
+SAVED = {
+    "filter": [":FORWARD DROP [0:0]", ":HOIST-abcde-FWD - [0:0]", ":HOIST-abcdef-FWD - [0:0]",
+               '-A FORWARD -m comment --comment "hoist:abcde" -j HOIST-abcde-FWD',
+               '-A FORWARD -m comment --comment "hoist:abcdef" -j HOIST-abcdef-FWD',
+               '-A HOIST-abcde-FWD -o hstabcdeb1 -m comment --comment "hoist:abcde:net:111111111111" -j DROP',
+               '-A HOIST-abcde-FWD -o hstabcdeb2 -m comment --comment "hoist:abcde:net:222222222222" -j DROP'],
+    "nat": [":HOIST-abcde-POST - [0:0]",
+            '-A POSTROUTING -m comment --comment "hoist:abcde" -j HOIST-abcde-POST',
+            '-A OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "hoist:abcde" -j HOIST-abcde-DNAT'],
+}
+
+
+def test_remove_base_is_one_batch_of_only_this_roots_jumps_and_chains(monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[dict[str, list[str]]] = []
+    monkeypatch.setattr(firewall, "restore", lambda tables: batches.append(tables))
+    monkeypatch.setattr(firewall, "save", lambda tables: SAVED)
+    firewall.Firewall("abcde").remove_base()
+    assert len(batches) == 1
+    assert batches[0]["filter"] == ['-D FORWARD -m comment --comment "hoist:abcde" -j HOIST-abcde-FWD',
+                                    "-F HOIST-abcde-FWD", "-X HOIST-abcde-FWD"]
+    # the DNAT chain is gone already (a half-made set): only its jump goes
+    assert batches[0]["nat"] == ['-D OUTPUT -m addrtype --dst-type LOCAL -m comment --comment "hoist:abcde" '
+                                 "-j HOIST-abcde-DNAT",
+                                 '-D POSTROUTING -m comment --comment "hoist:abcde" -j HOIST-abcde-POST',
+                                 "-F HOIST-abcde-POST", "-X HOIST-abcde-POST"]
+
+
+def test_remove_network_deletes_only_that_networks_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[dict[str, list[str]]] = []
+    monkeypatch.setattr(firewall, "restore", lambda tables: batches.append(tables))
+    monkeypatch.setattr(firewall, "save", lambda tables: SAVED)
+    firewall.Firewall("abcde").remove_network("1" * 64)
+    assert batches == [{"filter": ['-D HOIST-abcde-FWD -o hstabcdeb1 -m comment --comment '
+                                   '"hoist:abcde:net:111111111111" -j DROP'], "nat": []}]
+
+
+def test_save_parses_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = ("# Generated\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"
+            "*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n")
+    monkeypatch.setattr(firewall, "_run", lambda *a, **k: subprocess.CompletedProcess([], 0, text, ""))
+    assert firewall.save(("filter", "nat")) == {"filter": [":INPUT ACCEPT [0:0]", "-A INPUT -j ACCEPT"],
+                                                "nat": [":X - [0:0]", "-A X -j RETURN"]}
