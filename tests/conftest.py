@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -157,6 +158,10 @@ def _force_cleanup(root: Path, left: leaks.Snapshot) -> None:
         subprocess.run(["ip", "link", "del", link], capture_output=True)
     for ns in left.netns:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    for rule in left.rules:
+        table, _, line = rule.partition(": ")
+        if line.startswith("-A "):
+            subprocess.run(["iptables", "-t", table, "-D", *shlex.split(line[3:])], capture_output=True)
     time.sleep(0.1)
     for cg in sorted(left.cgroups, key=len, reverse=True):
         try:

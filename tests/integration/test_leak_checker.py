@@ -51,3 +51,14 @@ def test_test_images_are_usable(busybox_rootfs: Path, debian_rootfs: Path) -> No
     py = subprocess.run(["chroot", str(debian_rootfs), "python3", "-c", "print(6*7)"],
                         capture_output=True, text=True, check=True).stdout.strip()
     assert py == "42"
+
+
+def test_detects_own_firewall_chain(hoist_root: Path) -> None:
+    before = leaks.snapshot(hoist_root)
+    chain = f"HOIST-{naming.instance_tag(hoist_root)}-LEAK"
+    subprocess.run(["iptables", "-N", chain], check=True)
+    try:
+        assert any(chain in rule for rule in leaks.snapshot(hoist_root).minus(before).rules)
+    finally:
+        subprocess.run(["iptables", "-X", chain], check=True)
+    assert not leaks.snapshot(hoist_root).minus(before).rules

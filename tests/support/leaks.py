@@ -14,6 +14,7 @@ from pathlib import Path
 from runtime import naming
 
 CGROUP_FS = Path("/sys/fs/cgroup")
+KINDS = ("mounts", "links", "netns", "cgroups", "processes", "rules")
 
 
 @dataclass
@@ -23,20 +24,21 @@ class Snapshot:
     netns: set[str] = field(default_factory=set)
     cgroups: set[str] = field(default_factory=set)
     processes: set[str] = field(default_factory=set)
+    rules: set[str] = field(default_factory=set)
 
     def minus(self, before: Snapshot) -> Snapshot:
         return Snapshot(*(getattr(self, f) - getattr(before, f) for f in
-                          ("mounts", "links", "netns", "cgroups", "processes")))
+                          KINDS))
 
     def describe(self) -> str:
         lines = []
-        for kind in ("mounts", "links", "netns", "cgroups", "processes"):
+        for kind in KINDS:
             for item in sorted(getattr(self, kind)):
                 lines.append(f"  {kind[:-1] if kind != 'netns' else kind}: {item}")
         return "\n".join(lines)
 
     def __bool__(self) -> bool:
-        return any((self.mounts, self.links, self.netns, self.cgroups, self.processes))
+        return any(getattr(self, kind) for kind in KINDS)
 
 
 def _mountpoints() -> list[str]:
@@ -55,6 +57,22 @@ def _links() -> list[str]:
         if len(parts) >= 2:
             names.append(parts[1].strip().split("@")[0])
     return names
+
+
+def _firewall_rules(tag: str) -> set[str]:
+    """iptables rules and chains of one root (hoist tags them with the root's instance tag)."""
+    try:
+        out = subprocess.run(["iptables-save"], capture_output=True, text=True, timeout=30).stdout
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return set()
+    table = ""
+    found = set()
+    for line in out.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+        elif f"hoist:{tag}" in line or f"HOIST-{tag}-" in line:
+            found.add(f"{table}: {line}")
+    return found
 
 
 def _process_mentions(pid: str, needles: tuple[str, ...], cgroup_needle: str) -> bool:
@@ -88,6 +106,7 @@ def snapshot(root: Path) -> Snapshot:
             if parent.is_dir():
                 snap.cgroups.add(str(parent))
                 snap.cgroups.update(str(p) for p in parent.rglob("*") if p.is_dir())
+    snap.rules = _firewall_rules(tag)
     me = str(os.getpid())
     for entry in os.listdir("/proc"):
         if entry.isdigit() and entry != me and _process_mentions(entry, (str(root),), f"/{cg_parent}/"):
