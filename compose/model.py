@@ -330,13 +330,8 @@ class Deploy:
 # -------------------------------------------------------------------------------------------- develop
 
 
-@dataclass(frozen=True)
-class WatchExec:
-    command: list[str]
-    user: str | None = None
-    privileged: bool = False
-    working_dir: str | None = None
-    environment: dict[str, str | None] = field(default_factory=dict)
+# develop.watch[].exec has the same shape as post_start / pre_stop hooks (compose-spec's service hook).
+WatchExec = ServiceHook
 
 
 @dataclass(frozen=True)
