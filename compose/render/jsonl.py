@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import TextIO
 
 from compose.events import Event
+from compose.render.plain import LineRenderer
 
 
 def format_json(event: Event) -> str:
@@ -22,18 +22,6 @@ def format_json(event: Event) -> str:
     })
 
 
-class JsonRenderer:
+class JsonRenderer(LineRenderer):
     def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self._lock = threading.Lock()
-
-    def start(self, title: str) -> None:
-        pass
-
-    def emit(self, event: Event) -> None:
-        with self._lock:
-            self.stream.write(format_json(event) + "\n")
-            self.stream.flush()
-
-    def stop(self) -> None:
-        pass
+        super().__init__(stream, format_json)

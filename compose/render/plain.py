@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from compose.events import Event
@@ -15,9 +16,12 @@ def format_plain(event: Event) -> str:
     return line
 
 
-class PlainRenderer:
-    def __init__(self, stream: TextIO) -> None:
+class LineRenderer:
+    """One line per event, written whole under a lock so concurrent services never interleave."""
+
+    def __init__(self, stream: TextIO, fmt: Callable[[Event], str] = format_plain) -> None:
         self.stream = stream
+        self._format = fmt
         self._lock = threading.Lock()
 
     def start(self, title: str) -> None:
@@ -25,11 +29,15 @@ class PlainRenderer:
 
     def emit(self, event: Event) -> None:
         with self._lock:
-            self.stream.write(format_plain(event) + "\n")
+            self.stream.write(self._format(event) + "\n")
             self.stream.flush()
 
     def stop(self) -> None:
         pass
+
+
+class PlainRenderer(LineRenderer):
+    pass
 
 
 class QuietRenderer:
