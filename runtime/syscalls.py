@@ -49,6 +49,8 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 _SYS_PIVOT_ROOT = 155  # x86_64
 _SYS_SETNS = 308
+_SYS_RT_SIGPROCMASK = 14
+_SIG_SETMASK = 2
 _SYS_PIDFD_OPEN = 434
 _SYS_PIDFD_SEND_SIGNAL = 424
 _SYS_CAPSET = 126
@@ -117,6 +119,17 @@ def pidfd_open(pid: int) -> int:
 def pidfd_send_signal(pidfd: int, sig: int) -> None:
     _check(_libc.syscall(_SYS_PIDFD_SEND_SIGNAL, ctypes.c_int(pidfd), ctypes.c_int(sig), None,
                          ctypes.c_uint(0)), "pidfd_send_signal")
+
+
+def clear_signal_mask() -> None:
+    """Unblock every signal, glibc's reserved ones (32, 33) included.
+
+    glibc's sigprocmask silently keeps those two as they are, so a mask inherited from a thread that had
+    them blocked would reach the container's command; the raw system call clears all 64 bits, as runc does.
+    """
+    empty = ctypes.c_uint64(0)
+    _check(_libc.syscall(_SYS_RT_SIGPROCMASK, ctypes.c_int(_SIG_SETMASK), ctypes.byref(empty), None,
+                         ctypes.c_size_t(8)), "rt_sigprocmask")
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:

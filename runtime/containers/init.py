@@ -73,6 +73,7 @@ def reset_inherited_signals() -> None:
         if handler is not None and handler != signal.SIG_DFL:
             signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    sc.clear_signal_mask()
     sys.stderr = sys.stdout = None  # type: ignore[assignment]
     sys.unraisablehook = _ignore_unraisable
 
