@@ -155,6 +155,7 @@ def _command(plan: LaunchPlan, request: ExecRequest, stdio: tuple[int, int, int]
         os.closerange(3, err_w)
         os.closerange(err_w + 1, 65536)
         step = "exec"
+        sc.clear_signal_mask()
         os.execvpe(request.argv[0], request.argv, env)
     except BaseException as exc:  # noqa: BLE001
         code = EXIT_SETUP_FAILED

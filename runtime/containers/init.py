@@ -266,6 +266,7 @@ def _exec(plan: LaunchPlan, err_w: int) -> None:
     _close_fds(err_w)
     if plan.init:
         _reaper(plan, env, err_w)
+    sc.clear_signal_mask()  # last thing before exec: forks since the reset may have left bits behind
     os.execvpe(plan.args[0], plan.args, env)
 
 
@@ -280,6 +281,7 @@ def _reaper(plan: LaunchPlan, env: dict[str, str], err_w: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         try:
             os.setpgid(0, 0)
+            sc.clear_signal_mask()
             os.execvpe(plan.args[0], plan.args, env)
         except OSError as exc:
             code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
