@@ -49,7 +49,9 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 
 _SYS_PIVOT_ROOT = 155  # x86_64
 _SYS_SETNS = 308
+_SYS_RT_SIGACTION = 13
 _SYS_RT_SIGPROCMASK = 14
+_GLIBC_RESERVED_SIGNALS = (32, 33)  # SIGCANCEL, SIGSETXID: invisible to Python's signal module
 _SIG_SETMASK = 2
 _SYS_PIDFD_OPEN = 434
 _SYS_PIDFD_SEND_SIGNAL = 424
@@ -122,14 +124,19 @@ def pidfd_send_signal(pidfd: int, sig: int) -> None:
 
 
 def clear_signal_mask() -> None:
-    """Unblock every signal, glibc's reserved ones (32, 33) included.
+    """Unblock every signal and give glibc's reserved ones (32, 33) their default disposition.
 
-    glibc's sigprocmask silently keeps those two as they are, so a mask inherited from a thread that had
-    them blocked would reach the container's command; the raw system call clears all 64 bits, as runc does.
+    glibc's sigprocmask and Python's signal module never touch those two, so a mask or an ignore inherited
+    from the caller (GNU make, for one, starts its commands with 32 and 33 ignored, and SIG_IGN survives
+    execve) would reach the container's command; the raw system calls reset them, as runc does.
     """
     empty = ctypes.c_uint64(0)
     _check(_libc.syscall(_SYS_RT_SIGPROCMASK, ctypes.c_int(_SIG_SETMASK), ctypes.byref(empty), None,
                          ctypes.c_size_t(8)), "rt_sigprocmask")
+    default_action = (ctypes.c_ulong * 4)(0, 0, 0, 0)  # handler SIG_DFL, flags, restorer, mask
+    for sig in _GLIBC_RESERVED_SIGNALS:
+        _check(_libc.syscall(_SYS_RT_SIGACTION, ctypes.c_int(sig), ctypes.byref(default_action), None,
+                             ctypes.c_size_t(8)), "rt_sigaction")
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:
