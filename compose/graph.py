@@ -142,3 +142,19 @@ class ServiceGraph:
                     if transitive:
                         todo.append(svc)
         return out
+
+
+def with_restart_dependents(services: dict[str, Any], chosen: Iterable[str]) -> list[str]:
+    """``chosen`` plus, transitively, every service whose ``depends_on`` marks one of them ``restart: true``.
+
+    ``services`` maps names to model services; the result keeps ``chosen`` first, in its order.
+    """
+    result = list(chosen)
+    changed = True
+    while changed:
+        changed = False
+        for name, svc in services.items():
+            if name not in result and any(dep in result and d.restart for dep, d in svc.depends_on.items()):
+                result.append(name)
+                changed = True
+    return result

@@ -489,15 +489,9 @@ class Orchestrator:
         """Services named for a restart, plus those that declared ``restart: true`` on one of them."""
         if not services or self.project is None:
             return services
-        chosen = list(services)
-        changed = True
-        while changed:
-            changed = False
-            for name, svc in self.project.services.items():
-                if name not in chosen and any(dep in chosen and d.restart for dep, d in svc.depends_on.items()):
-                    chosen.append(name)
-                    changed = True
-        return chosen
+        from compose.graph import with_restart_dependents
+
+        return with_restart_dependents(self.project.services, services)
 
     def kill(self, services: Iterable[str] = (), *, signal: str = "SIGKILL",
              remove_orphans: bool = False) -> Outcome:

@@ -295,15 +295,9 @@ class ActionRunner:
             self._prune(old_id, outcome)
 
     def _restart_dependents(self, service: str) -> list[str]:
-        chosen = [service]
-        changed = True
-        while changed:
-            changed = False
-            for name, svc in self.project.services.items():
-                if name not in chosen and any(d in chosen and spec.restart for d, spec in svc.depends_on.items()):
-                    chosen.append(name)
-                    changed = True
-        return chosen[1:]
+        from compose.graph import with_restart_dependents
+
+        return with_restart_dependents(self.project.services, [service])[1:]
 
     def _prune(self, image_id: str, outcome: Outcome) -> None:
         """--prune: the image the service ran before, now untagged and unused, is removed."""

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 HELP = "Manage containers"
@@ -491,46 +492,36 @@ def _cmd_start(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_stop(engine: Any, args: argparse.Namespace) -> int:
+def _each_container(args: argparse.Namespace, action: Callable[[str], object]) -> int:
+    """Apply ``action`` to each named container in turn, echoing its name as docker does."""
     for ref in args.containers:
-        engine.container_stop(ref, timeout=args.timeout, signal=args.signal)
+        action(ref)
         print(ref)
     return 0
+
+
+def _cmd_stop(engine: Any, args: argparse.Namespace) -> int:
+    return _each_container(args, lambda ref: engine.container_stop(ref, timeout=args.timeout, signal=args.signal))
 
 
 def _cmd_restart(engine: Any, args: argparse.Namespace) -> int:
-    for ref in args.containers:
-        engine.container_restart(ref, timeout=args.timeout)
-        print(ref)
-    return 0
+    return _each_container(args, lambda ref: engine.container_restart(ref, timeout=args.timeout))
 
 
 def _cmd_kill(engine: Any, args: argparse.Namespace) -> int:
-    for ref in args.containers:
-        engine.container_kill(ref, signal=args.signal)
-        print(ref)
-    return 0
+    return _each_container(args, lambda ref: engine.container_kill(ref, signal=args.signal))
 
 
 def _cmd_pause(engine: Any, args: argparse.Namespace) -> int:
-    for ref in args.containers:
-        engine.container_pause(ref)
-        print(ref)
-    return 0
+    return _each_container(args, lambda ref: engine.container_pause(ref))
 
 
 def _cmd_unpause(engine: Any, args: argparse.Namespace) -> int:
-    for ref in args.containers:
-        engine.container_unpause(ref)
-        print(ref)
-    return 0
+    return _each_container(args, lambda ref: engine.container_unpause(ref))
 
 
 def _cmd_rm(engine: Any, args: argparse.Namespace) -> int:
-    for ref in args.containers:
-        engine.container_remove(ref, force=args.force, volumes=args.volumes)
-        print(ref)
-    return 0
+    return _each_container(args, lambda ref: engine.container_remove(ref, force=args.force, volumes=args.volumes))
 
 
 def _cmd_inspect(engine: Any, args: argparse.Namespace) -> int:
