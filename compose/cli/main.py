@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Fast path: no parser construction at all.
         print(f"hoist version v{__version__}")
         return 0
+    from compose.cli import codecache
+
+    codecache.install()  # before any dataclass-heavy import: saves 60-75 ms per process (see the module)
     parser = build_parser(only=invoked_command(argv))
     args = parser.parse_args(argv)
     if args.version:
