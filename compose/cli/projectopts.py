@@ -22,6 +22,9 @@ def load_options(args: argparse.Namespace, **overrides: Any) -> Any:
     targeted = getattr(args, "services", None)
     if not (isinstance(targeted, list) and all(isinstance(s, str) for s in targeted)):
         targeted = []
+    one = getattr(args, "service", None)  # `run SERVICE`: targeting a service enables its profiles, as in compose
+    if not targeted and isinstance(one, str):
+        targeted = [one]
     options = LoadOptions(
         files=list(getattr(args, "files", None) or []),
         project_name=getattr(args, "project_name", None),

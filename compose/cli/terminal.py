@@ -93,8 +93,12 @@ def forward_stdin(root: Path, container_id: str) -> None:
     from runtime.supervisor import attach_socket_path
 
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(str(attach_socket_path(root, container_id)))
-    conn.recv(1)  # the greeting byte
+    try:
+        conn.connect(str(attach_socket_path(root, container_id)))
+        conn.recv(1)  # the greeting byte
+    except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
+        conn.close()  # it has exited already (and its supervisor took the socket away): nothing to feed
+        return
 
     def pump() -> None:
         try:

@@ -41,7 +41,7 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
     plan = LaunchPlan(
         id=container_id, name=name, root=str(engine.root), container_dir=str(cdir),
         lower_dirs=[], lowerdir=_short_lowerdir(engine.images, image.id), lowerdir_base=str(engine.images.dir),
-        args=args, env=merge_env(cfg.env, spec.env, hostname),
+        args=args, env=merge_env(cfg.env, spec.env, hostname, tty=spec.tty),
         cwd=spec.working_dir or cfg.working_dir or "/",
         user=spec.user if spec.user is not None else cfg.user, group_add=list(spec.group_add),
         hostname=hostname, domainname=spec.domainname or "",

@@ -86,14 +86,18 @@ def combine_command(image_entrypoint: Sequence[str] | None, image_cmd: Sequence[
     return ep + cmd
 
 
-def merge_env(image_env: Sequence[str], env: Mapping[str, str], hostname: str | None = None) -> list[str]:
-    """The image's "K=V" list overridden by the spec, with PATH and HOSTNAME as Docker sets them."""
+def merge_env(image_env: Sequence[str], env: Mapping[str, str], hostname: str | None = None,
+              tty: bool = False) -> list[str]:
+    """The image's "K=V" list overridden by the spec, with PATH, HOSTNAME and (with a TTY) TERM=xterm as
+    Docker sets them."""
     merged: dict[str, str] = {}
     for item in image_env:
         key, _, value = item.partition("=")
         merged[key] = value
     merged.update(env)
     merged.setdefault("PATH", DEFAULT_PATH)
+    if tty:
+        merged.setdefault("TERM", "xterm")
     if hostname:
         merged = {"HOSTNAME": hostname, **{k: v for k, v in merged.items() if k != "HOSTNAME"}} \
             if "HOSTNAME" not in env else merged

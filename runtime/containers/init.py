@@ -281,6 +281,13 @@ def _reaper(plan: LaunchPlan, env: dict[str, str], err_w: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         try:
             os.setpgid(0, 0)
+            if os.isatty(0):
+                # Its own process group must also own the terminal (as tini does), or a shell's first
+                # terminal access stops it with SIGTTOU/SIGTTIN. tcsetpgrp from a background group is
+                # itself answered with SIGTTOU, hence ignored around the call (reset by the loop above).
+                signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+                os.tcsetpgrp(0, os.getpgrp())
+                signal.signal(signal.SIGTTOU, signal.SIG_DFL)
             sc.clear_signal_mask()
             os.execvpe(plan.args[0], plan.args, env)
         except OSError as exc:

@@ -244,3 +244,66 @@ def test_run_one_off_exit_code_and_cleanup(hoist: Hoist, busybox_image: str) -> 
     assert hoist.states()[name] == "running"
     hoist("down")
     assert hoist.states() == {}
+
+
+def test_run_is_interactive_as_compose_run(hoist: Hoist, busybox_image: str) -> None:
+    """A TTY when our stdin is a terminal (whatever the service's `tty:`), stdin forwarded otherwise (-T)."""
+    import select
+    import subprocess
+    import time
+
+    compose(hoist, busybox_image, """
+  tool:
+    <<: *base
+""")
+    r = hoist("run", "--rm", "-T", "tool", "sh", "-c", "read a; read b; echo got $a $b", input="one\ntwo\n")
+    assert r.rc == 0 and r.out.split() == ["got", "one", "two"]
+    for _ in range(3):  # exits before the CLI could connect to feed stdin: not an error
+        r = hoist("run", "--rm", "tool", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+        assert (r.rc, r.out, r.err.strip().splitlines()[-1]) == (3, "out\n", "err"), r.err
+    master, slave = os.openpty()
+    proc = subprocess.Popen(hoist.argv("run", "--rm", "tool", "sh"), cwd=hoist.workdir, env={**hoist.env, "TERM": "dumb"},
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+
+    def expect(token: bytes, timeout: float = 20) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while token not in seen:
+            assert time.monotonic() < deadline, f"no {token!r} in {seen!r}"
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+
+    try:
+        expect(b"# ")  # the prompt of an interactive shell
+        os.write(master, b"tty; echo $((6*7))\r")
+        expect(b"42")
+        assert b"/dev/pts/0" in seen
+        os.write(master, b"exit 7\r")
+        assert proc.wait(timeout=20) == 7
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert hoist.states() == {}  # --rm removed the one-offs
+
+
+def test_run_of_a_profiled_service_enables_its_profile(hoist: Hoist, busybox_image: str) -> None:
+    compose(hoist, busybox_image, """
+  app:
+    <<: *base
+  debug:
+    <<: *base
+    profiles: [tools]
+    command: ["echo", "debugging"]
+""")
+    r = hoist("run", "--rm", "debug")
+    assert r.rc == 0 and r.out.strip() == "debugging"
+    assert hoist.states() == {}  # targeting `debug` enabled it alone: `app` was not started
+    r = hoist("up", "-d", check=False)
+    assert set(hoist.states()) == {f"{hoist.project}-app-1"}  # without targeting, `debug` stays off

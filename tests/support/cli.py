@@ -41,9 +41,10 @@ class Hoist:
     def argv(self, *args: str) -> list[str]:
         return [*HOIST, "-p", self.project, "--progress", "plain", *args]
 
-    def __call__(self, *args: str, timeout: float = 60, check: bool = True) -> Result:
+    def __call__(self, *args: str, timeout: float = 60, check: bool = True, input: str | None = None) -> Result:
+        # stdin is never the test runner's: a terminal there would make `run` allocate a TTY.
         proc = subprocess.run(self.argv(*args), cwd=self.workdir, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(f"hoist {' '.join(args)} exited {proc.returncode}\n{proc.stderr}\n{proc.stdout}")

@@ -91,12 +91,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from compose import convert
-    from compose.attach import Attacher
     from compose.cli.projectctx import parse_env, progress, project_context
     from compose.events import Reporter
     from compose.imagesync import ImagePolicy, ensure_images
     from compose.orchestrator import UpOptions, dependencies
-    from compose.render.logs import LogPrinter
 
     ctx = project_context(args)
     project = ctx.require_project()
@@ -159,26 +157,26 @@ def run(args: argparse.Namespace) -> int:
     ports = list(convert._ports(svc)) if args.service_ports else []
     changes["ports"] = ports + _ports(args.publish)
     changes["mounts"] = list(spec.mounts) + _volumes(args.volume, project.working_dir)
-    changes["tty"] = not args.no_tty and sys.stdin.isatty() and sys.stdout.isatty() and svc.tty
+    if not args.detach:
+        # As docker compose run: a TTY unless -T or our stdin is not a terminal, whatever the service's
+        # `tty:` says; stdin kept open (-i, on by default) and forwarded, so `hoist run web sh` is a shell
+        # and `echo x | hoist run -T web cat` reads the pipe.
+        changes["tty"] = not args.no_tty and sys.stdin.isatty()
+        changes["stdin_open"] = bool(args.interactive)
     spec = dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
-    ctx.engine.container_create(spec)
+    state = ctx.engine.container_create(spec)
     if args.detach:
         ctx.engine.container_start(name)
         print(name)
         return 0
-    printer = LogPrinter(sys.stdout, colour=False, prefix=False)
-    attacher = Attacher(ctx.engine, printer, announce_exits=False)
+    from compose.cli.commands.container import _run_attached
+
     try:
-        state = ctx.engine.container_start(name)
-        attacher.attach(state)
         try:
-            while not attacher.all_exited:
-                attacher.wait_any(0.2)
+            return _run_attached(ctx.engine, state.id, tty=bool(changes["tty"]), stdin=bool(args.interactive))
         except KeyboardInterrupt:
-            ctx.engine.container_stop(name)
+            ctx.engine.container_stop(state.id)
             raise
-        code = attacher.exits[name].code
     finally:
         if args.rm:
-            ctx.engine.container_remove(name, force=True, volumes=True)
-    return code
+            ctx.engine.container_remove(state.id, force=True, volumes=True)

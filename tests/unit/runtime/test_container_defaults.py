@@ -41,6 +41,13 @@ def test_env_spec_overrides_image_and_path_defaults():
     assert f"PATH={DEFAULT_PATH}" in merge_env([], {})
 
 
+def test_env_term_with_a_tty_as_docker_sets_it():
+    assert "TERM=xterm" in merge_env([], {}, tty=True)
+    assert not any(e.startswith("TERM=") for e in merge_env([], {}))
+    assert "TERM=vt100" in merge_env(["TERM=vt100"], {}, tty=True)  # the image's (or the user's) wins
+    assert merge_env([], {"TERM": "dumb"}, tty=True).count("TERM=dumb") == 1
+
+
 def test_capabilities_default_add_drop_all_and_privileged():
     assert effective_capabilities([], [], False) == sorted(DEFAULT_CAPABILITIES, key=lambda c: _num(c))
     caps = effective_capabilities(["net_admin"], ["CHOWN"], False)
