@@ -357,9 +357,13 @@ class Orchestrator:
             self.report.working(rid, ev.CREATING)
         try:
             self.engine.container_create(spec)
-        except Conflict:
+        except Conflict as conflict:
             # Another `up` of this project (or a CLI killed after create) made it already: converge on it.
-            existing = self.engine.container_inspect(spec.name)
+            # Any other conflict (a host port another program holds...) is the error to report.
+            try:
+                existing = self.engine.container_inspect(spec.name)
+            except NotFound:
+                raise conflict from None
             if existing.labels.get(L.PROJECT) != self.name:
                 raise
         if announce:

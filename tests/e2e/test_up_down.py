@@ -307,3 +307,32 @@ def test_run_of_a_profiled_service_enables_its_profile(hoist: Hoist, busybox_ima
     assert hoist.states() == {}  # targeting `debug` enabled it alone: `app` was not started
     r = hoist("up", "-d", check=False)
     assert set(hoist.states()) == {f"{hoist.project}-app-1"}  # without targeting, `debug` stays off
+
+
+def test_host_port_held_by_another_program_is_the_reported_error(hoist: Hoist, busybox_image: str,
+                                                                  subnet: object) -> None:
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+    try:
+        hoist.write(f"""services:
+  web:
+    image: {busybox_image}
+    init: true
+    command: ["sleep", "1000"]
+    ports: ["127.0.0.1:{port}:80"]
+networks:
+  default:
+    ipam:
+      config: [{{subnet: "{subnet}"}}]
+""")
+        r = hoist("up", "-d", check=False)
+        assert r.rc == 1
+        assert f"web: Bind for 127.0.0.1:{port} failed: port is already allocated" in r.err, r.err
+        assert "no such container" not in r.err and "Traceback" not in r.err
+        assert hoist.states() == {}
+    finally:
+        holder.close()
