@@ -25,7 +25,7 @@ from compose.listing import project_containers
 from compose.model import Project, Service
 from compose.plan import ContainerAction, Desired, Options, Plan, ServicePlan, make_plan
 from compose.scheduler import Dependency, Outcome, Scheduler, Task
-from runtime.api import ContainerState, EngineAPI, ImageInfo, NetworkInfo
+from runtime.api import ContainerSpec, ContainerState, EngineAPI, ImageInfo, NetworkInfo
 from runtime.errors import Conflict, InvalidSpec, NotFound, RuntimeErrorBase, StateError
 
 RUNNING = ("running", "restarting", "paused")
@@ -92,6 +92,32 @@ def select_services(project: Project, names: Iterable[str], *, with_deps: bool =
                     chosen.add(dep.name)
                     stack.append(dep.name)
     return [s for s in project.services if s in chosen]
+
+
+def inherit_anonymous_volumes(spec: ContainerSpec, inherited: dict[str, str],
+                              image_volumes: Iterable[str]) -> ContainerSpec:
+    """Compose's recreate: wherever the new container still has an anonymous volume (``- /data`` in the file,
+    or the image's VOLUME), it mounts its predecessor's, so a database keeps its data across a config change
+    (``up -V`` renews them instead)."""
+    import dataclasses
+    import posixpath
+
+    from runtime.api import Mount
+
+    mounts: list[Mount] = []
+    taken: set[str] = set()
+    for m in spec.mounts:
+        target = posixpath.normpath(m.target)
+        if m.type == "volume" and not m.source and target in inherited:
+            m = dataclasses.replace(m, source=inherited[target], anonymous=True)
+        mounts.append(m)
+        taken.add(target)
+    for declared in image_volumes:
+        target = posixpath.normpath(declared)
+        if target not in taken and target in inherited:
+            mounts.append(Mount(type="volume", target=target, source=inherited[target], anonymous=True))
+            taken.add(target)
+    return dataclasses.replace(spec, mounts=mounts)
 
 
 class Orchestrator:
@@ -332,8 +358,10 @@ class Orchestrator:
             self.report.working(rid, ev.RECREATE, a.reason)
             if a.container.status in RUNNING:
                 self.engine.container_stop(a.container.name, timeout=self._grace(svc, opts.timeout))
+            inherited = {} if opts.renew_anon_volumes else \
+                self.engine.container_anonymous_volumes(a.container.name)
             self.engine.container_remove(a.container.name, force=True, volumes=opts.renew_anon_volumes)
-            name = self._create_one(svc, a.number, announce=False)
+            name = self._create_one(svc, a.number, announce=False, inherited_volumes=inherited)
             self.report.done(rid, ev.RECREATED)
         else:
             name = self._create_one(svc, a.number)
@@ -346,12 +374,16 @@ class Orchestrator:
             return svc.stop_grace_period
         return None
 
-    def _create_one(self, svc: Service, number: int, *, announce: bool = True) -> str:
+    def _create_one(self, svc: Service, number: int, *, announce: bool = True,
+                    inherited_volumes: dict[str, str] | None = None) -> str:
         project = self._require_project()
         info = self._image(convert.image_name(project, svc))
         image_config = info.config if info else None
         spec = convert.container_spec(project, svc, number, config_hash=project.service_hash(svc.name),
                                       image_config=image_config, state_dir=self.state_dir)
+        if inherited_volumes:
+            spec = inherit_anonymous_volumes(spec, inherited_volumes,
+                                             image_config.volumes if image_config else [])
         rid = ev.container_id(spec.name)
         if announce:
             self.report.working(rid, ev.CREATING)

@@ -603,6 +603,23 @@ class Engine:
     def container_inspect(self, ref: str) -> ContainerState:
         return self._state(self._record(ref))
 
+    def container_anonymous_volumes(self, ref: str) -> dict[str, str]:
+        """Mount point -> name of each anonymous volume (a recreated container inherits them, as compose's)."""
+        from runtime.containers.plan import LaunchPlan
+
+        rec = self._record(ref)
+        if not rec.anonymous_volumes:
+            return {}
+        by_dir = {}
+        for name in rec.anonymous_volumes:
+            try:
+                by_dir[os.path.realpath(self.volumes.inspect(name).mountpoint)] = name
+            except NotFound:
+                continue  # removed meanwhile: nothing to inherit
+        plan = LaunchPlan.load(self.container_dir(rec.id))
+        return {m.target: by_dir[os.path.realpath(m.source)] for m in plan.mounts
+                if m.type == "volume" and os.path.realpath(m.source) in by_dir}
+
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,
                        all: bool = True) -> list[ContainerState]:
         from runtime.volumes import labels_match

@@ -219,7 +219,7 @@ def _mounts(engine: Any, name: str, spec: ContainerSpec, image: ImageInfo, plan:
             info, new = engine.volumes.create(VolumeSpec(name=m.source))
             if new:
                 created_volumes.append(info.name)
-            if not m.source:
+            if not m.source or m.anonymous:
                 anonymous.append(info.name)
             source = info.mountpoint
             if m.subpath:

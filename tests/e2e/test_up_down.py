@@ -336,3 +336,33 @@ networks:
         assert hoist.states() == {}
     finally:
         holder.close()
+
+
+def test_recreate_keeps_anonymous_volumes_unless_renewed(hoist: Hoist, busybox_image: str) -> None:
+    """As compose: a config change recreates the container but its anonymous volumes (a database's data)
+    carry over; `up -V` starts with fresh ones; `down -v` removes whatever is in use."""
+    service = """
+  db:
+    <<: *base
+    volumes: ["/data"]
+    environment: {{REV: "{rev}"}}
+"""
+
+    def volumes() -> set[str]:
+        return set(hoist("volume", "ls", "-q").out.split())  # the test's own root: only this project's
+
+    compose(hoist, busybox_image, service.format(rev=1))
+    hoist("up", "-d")
+    name = f"{hoist.project}-db-1"
+    hoist("exec", "db", "sh", "-c", "echo kept > /data/file")
+    compose(hoist, busybox_image, service.format(rev=2))
+    r = hoist("up", "-d")
+    assert f"Container {name} Recreated" in r.err
+    assert hoist("exec", "db", "cat", "/data/file").out == "kept\n"
+    assert len(volumes()) == 1  # the same volume, not a second one
+    compose(hoist, busybox_image, service.format(rev=3))
+    hoist("up", "-d", "-V")
+    assert hoist("exec", "db", "sh", "-c", "cat /data/file || echo fresh").out.strip().endswith("fresh")
+    assert len(volumes()) == 1  # -V removed the old one
+    hoist("down", "-v")
+    assert volumes() == set()

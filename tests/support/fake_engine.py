@@ -199,6 +199,13 @@ class FakeEngine:
     def container_inspect(self, ref: str) -> ContainerState:
         return self._refresh(self._find(ref))
 
+    def container_anonymous_volumes(self, ref: str) -> dict[str, str]:
+        """Anonymous volume mounts of the spec (no volume store here): target -> a stable made-up name."""
+        c = self._find(ref)
+        spec = c.spec
+        return {m.target: (m.source if m.anonymous else f"anon-{c.name}-{m.target.strip('/')}")
+                for m in (spec.mounts if spec else []) if m.type == "volume" and (not m.source or m.anonymous)}
+
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,
                        all: bool = True) -> list[ContainerState]:
         with self._lock:
