@@ -22,7 +22,20 @@ from compose.suggest import did_you_mean
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "compose-spec.json"
+
+
+def _schema_file() -> Path:
+    """The source tree's schemas/ (a checkout, an editable install), else where a wheel installed it."""
+    import sys
+
+    in_tree = Path(__file__).resolve().parent.parent / "schemas" / "compose-spec.json"
+    if in_tree.exists():
+        return in_tree
+    installed = Path(sys.prefix) / "share" / "hoist" / "schemas" / "compose-spec.json"
+    return installed if installed.exists() else in_tree
+
+
+SCHEMA_FILE = _schema_file()
 
 _TYPE_NOUNS = {
     "string": "a string",
