@@ -3,6 +3,8 @@ against the same transfer over loopback on the host, measured in the same run.
 
 Run: .venv/bin/python -m benchmarks.bench_network [--sizes 1,10,50] [--mbytes 256] [--rounds 2000] [--repeat 3]
 
+- import: runtime.network.bridge (our netlink client) as a process, against pyroute2's IPRoute (what it
+  used before), each minus a bare interpreter's start, alternated; network create / remove (bridge, firewall);
 - attach: NetworkManager.prepare_container for N containers on one network (netns + veth + address + route +
   /etc files + state rows), median and mean per container (target < 15 ms each);
 - container -> container (same network) and host -> published port (127.0.0.1, DNAT), each as a ratio to
@@ -133,6 +135,52 @@ def _iproute2_release(tag: str, i: int) -> None:
     subprocess.run(["ip", "netns", "del", f"hoist-{tag}-ref{i}"], capture_output=True)
 
 
+# How hoist imported pyroute2 before runtime.network.rtnl: its IPRoute without running pyroute2/__init__.py
+# (which imports every netlink family), the package registered unexecuted.
+PYROUTE2_AS_BEFORE = """
+import importlib.util, sys
+spec = importlib.util.find_spec("pyroute2")
+sys.modules["pyroute2"] = importlib.util.module_from_spec(spec)
+from pyroute2.iproute.linux import IPRoute
+"""
+
+
+def bench_import(runs: int = 15) -> None:
+    """What the netlink layer costs a CLI process that creates networks or attaches containers: the network
+    manager's whole import (our netlink client included), and what pyroute2 would add on top of it."""
+    proj = str(Path(__file__).resolve().parent.parent)
+    manager = f"import sys; sys.path.insert(0, {proj!r}); import runtime.network.manager"
+    cases = {"bare": "pass", "manager": manager, "manager+pyroute2": manager + "\n" + PYROUTE2_AS_BEFORE}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(runs):  # alternate, so load changes hit all cases alike
+        for key, code in cases.items():
+            t = time.perf_counter()
+            ok = subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+            if ok and key in times:
+                times[key].append(time.perf_counter() - t)
+            elif not ok:
+                times.pop(key, None)  # pyroute2 not installed: no reference row
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"import runtime.network.manager {(med['manager'] - med['bare']) * 1000:6.1f} ms over a bare interpreter "
+          f"({med['bare'] * 1000:.0f} ms; stdlib it shares with the CLI included), median of {runs}")
+    if "manager+pyroute2" in med:
+        print(f"import pyroute2 IPRoute on top {(med['manager+pyroute2'] - med['manager']) * 1000:6.1f} ms "
+              "(as hoist imported it before runtime.network.rtnl)")
+
+
+def bench_network_lifecycle(manager, runs: int = 10) -> None:  # type: ignore[no-untyped-def]
+    create, remove = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        manager.create_network(NetworkSpec(name="benchlife", ipam=[IPAMConfig(subnet=_free_subnet())]))
+        create.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        manager.remove_network("benchlife")
+        remove.append(time.perf_counter() - t)
+    print(f"network create {statistics.median(create) * 1000:6.2f} ms, remove {statistics.median(remove) * 1000:6.2f} ms "
+          f"(bridge, firewall, state; the root's only network), median of {runs}")
+
+
 def bench_attach(manager, sizes: list[int]) -> None:  # type: ignore[no-untyped-def]
     for n in sizes:
         name = f"bench{n}"
@@ -231,6 +279,8 @@ def main() -> None:
     # The teardown also sweeps what a failed release left (a TemporaryDirectory alone orphaned netns mounts).
     with bench_root("hoist-bench-net-") as (_, root):
         manager = NetworkManager(root)
+        bench_import()
+        bench_network_lifecycle(manager)
         bench_attach(manager, [int(s) for s in args.sizes.split(",")])
         bench_traffic(manager, args.mbytes, args.rounds, args.repeat)
 

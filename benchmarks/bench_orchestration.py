@@ -3,6 +3,8 @@
 Run: .venv/bin/python -m benchmarks.bench_orchestration [--runs N] [--network none|bridge]
 Reports medians of:
 - `up -d` of 10 and of 50 busybox services, and `down` of them (targets: 10 up < 0.35 s, 50 up < 1.5 s);
+- the two phases of `up` for 10 services as separate processes: `up -d --no-start` (networks and containers
+  created) and `start` (the created containers started);
 - `down -t 1` of 10 services whose PID 1 ignores SIGTERM (target < 1.2 s: one grace period, in parallel);
 - `ps` on a running 10-service project (target < 120 ms);
 - `up -d` of a chain of 5 `service_healthy` dependencies with a 1 s interval, against the time the
@@ -106,6 +108,15 @@ def main() -> int:
                 downs.append(p.time("down"))
             results.append((f"up -d, {count} services", median(ups), f"target < {target} s"))
             results.append((f"down, {count} services", median(downs), ""))
+        # Per phase, as whole processes: `up` creates every container first, then starts them (as compose).
+        p = _project(runner, "phases", _compose(10, image, network))
+        creates, starts = [], []
+        for _ in range(opts.runs):
+            creates.append(p.time("up", "-d", "--no-start"))
+            starts.append(p.time("start"))
+            p.time("down")
+        results.append(("  phase: create (up --no-start), 10 services", median(creates), "networks + containers"))
+        results.append(("  phase: start, 10 created services", median(starts), ""))
         p = _project(runner, "stubborn", _compose(10, image, network, init=False))
         downs = []
         for _ in range(opts.runs):

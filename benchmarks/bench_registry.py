@@ -12,7 +12,13 @@ destinations each time:
   at a time, no unpacking (the work skopeo does);
 - ``skopeo copy docker://... oci:DIR`` (the reference: download and verify; it does not unpack layers).
 
-Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0).
+Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0), and a calibration row: the time this
+filesystem takes to create as many empty files as the image has, which hoist's unpacking must pay and
+skopeo (a handful of blob files) does not. It varies a lot on the development VMs (ext4 without a journal
+looks at every recently deleted inode of a block group before reusing one: 20-800 us per file measured,
+depending on the directory and on what was deleted there in the last minutes), so read the ratio with it.
+The runs' files are deleted only at the end, for the same reason: deleting a run's 600 files right before
+the next run made that run's file creation slower, the benchmark measuring its own cleanup.
 """
 
 from __future__ import annotations
@@ -89,6 +95,20 @@ def _fetch_only(root: Path, ref: str, dest: Path) -> None:
     client.close()
 
 
+def _files_in(ref_store, image_id: str) -> int:  # type: ignore[no-untyped-def]
+    return sum(len(files) + len(dirs) for layer in ref_store.rootfs_layers(image_id)
+               for _, dirs, files in os.walk(layer))
+
+
+def _create_files(dest: Path, count: int) -> None:
+    """The filesystem's share of an unpack: ``count`` empty files created (17 per directory, as the image)."""
+    for i in range(count):
+        folder = dest / f"d{i // 17}"
+        if i % 17 == 0:
+            folder.mkdir(parents=True)
+        os.close(os.open(folder / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _time(fn) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     fn()
@@ -122,10 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         push_image(source, ref)
         manifest = source.manifest_json(source.resolve(ref).id)
         compressed = sum(d["size"] for d in manifest["layers"])
+        files = _files_in(source, source.resolve(ref).id)
         print(f"image: {args.layers} layers, {args.layers * args.layer_mb:.0f} MB unpacked, "
-              f"{compressed / (1 << 20):.1f} MB compressed; registry {server.host}; {args.runs} runs")
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
-        cli, lib, fetch, skopeo = [], [], [], []
+              f"{compressed / (1 << 20):.1f} MB compressed, {files} files and directories; registry {server.host}; "
+              f"{args.runs} runs in {base}")
+        # The CLI as installed runs from cached bytecode (and dataclass code, compose/cli/codecache.py); with
+        # PYTHONDONTWRITEBYTECODE in the environment (some shells set it) every changed module would be
+        # compiled again in every timed process. So: caches allowed, and one untimed warm-up pull.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPATH"] = str(PROJECT_DIR)
+        subprocess.run([sys.executable, "-m", "compose.cli.main", "--root", str(work / "warm-up"), "image", "pull",
+                        "-q", ref], check=True, capture_output=True, env=env, cwd=PROJECT_DIR)
+        cli, lib, fetch, skopeo, create = [], [], [], [], []
         for run in range(args.runs):
             dest = work / f"run{run}"
             cli.append(_time(lambda dest=dest: subprocess.run(
@@ -136,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             skopeo.append(_time(lambda dest=dest: subprocess.run(
                 ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{dest / 'oci'}:app"],
                 check=True, capture_output=True)))
-            shutil.rmtree(dest, ignore_errors=True)
-        m_cli, m_lib, m_fetch, m_sk = (statistics.median(x) for x in (cli, lib, fetch, skopeo))
+            create.append(_time(lambda dest=dest: _create_files(dest / "calibration", files)))
+        m_cli, m_lib, m_fetch, m_sk, m_create = (statistics.median(x) for x in (cli, lib, fetch, skopeo, create))
         print(f"hoist image pull (CLI process): median {m_cli * 1000:8.1f} ms")
         print(f"pull_image (in-process):        median {m_lib * 1000:8.1f} ms")
         print(f"fetch + verify only (no unpack): median {m_fetch * 1000:7.1f} ms")
@@ -145,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio hoist CLI / skopeo: {m_cli / m_sk:.2f}  (in-process / skopeo: {m_lib / m_sk:.2f}; "
               "target <= 1.0; hoist also unpacks every layer, skopeo does not)")
         print(f"ratio fetch+verify / skopeo (the same work): {m_fetch / m_sk:.2f}")
+        print(f"calibration: creating {files} empty files here: median {m_create * 1000:.1f} ms "
+              "(part of every unpack; skopeo creates a handful)")
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -1,5 +1,7 @@
-"""Waiting for services to reach a condition, by polling the engine: the dependency conditions of
-depends_on (service_started, service_healthy, service_completed_successfully) and `up --wait`.
+"""Waiting for services to reach a condition: the dependency conditions of depends_on (service_started,
+service_healthy, service_completed_successfully) and `up --wait`. Each wait looks at the engine's state
+again whenever a container's recorded state changes (``EngineAPI.container_watch``), and at least every
+``RECHECK_INTERVAL``.
 
 Failures carry the reason a user needs: which container, what state, and the last health check output.
 """
@@ -19,7 +21,10 @@ from compose.scheduler import (
 )
 from runtime.api import ContainerState, EngineAPI
 
-POLL_INTERVAL = 0.02
+# Waits are event-driven (the engine's container_watch wakes them when a container's recorded state
+# changes); this bounds how long a change nobody records (a supervisor killed outright) or a cancel goes
+# unnoticed.
+RECHECK_INTERVAL = 0.1
 
 
 def last_health_output(c: ContainerState) -> str:
@@ -69,21 +74,24 @@ def make_waiter(engine: EngineAPI, project: str,
     def wait(service: str, condition: str, cancel: threading.Event) -> None:
         if condition == SERVICE_STARTED:
             return  # the scheduler already waited for the dependency's start to finish
-        announced = False
-        while not cancel.is_set():
-            containers = service_containers(engine, project, service)
-            if not containers:
-                raise ConditionFailed(f'service "{service}" has no container')
-            if not announced and on_waiting:
-                for c in containers:
-                    on_waiting(c.name, condition)
-            announced = True
-            if all(_check(c, condition, service) for c in containers):
-                if on_ready:
-                    for c in containers:
-                        on_ready(c.name, condition)
-                return
-            time.sleep(POLL_INTERVAL)
+        containers = service_containers(engine, project, service)
+        if not containers:
+            raise ConditionFailed(f'service "{service}" has no container')
+        if on_waiting:
+            for c in containers:
+                on_waiting(c.name, condition)
+        # Watching before looking (again): a change after the look wakes the wait, none is missed.
+        with engine.container_watch([c.id for c in containers]) as watch:
+            while not cancel.is_set():
+                containers = service_containers(engine, project, service)
+                if not containers:
+                    raise ConditionFailed(f'service "{service}" has no container')
+                if all(_check(c, condition, service) for c in containers):
+                    if on_ready:
+                        for c in containers:
+                            on_ready(c.name, condition)
+                    return
+                watch.wait(RECHECK_INTERVAL)
         raise ConditionFailed("cancelled")
 
     return wait
@@ -97,32 +105,35 @@ def wait_ready(engine: EngineAPI, containers: list[ContainerState], *, oneshot: 
     deadline = None if not timeout else time.monotonic() + timeout
     pending = {c.name for c in containers}
     failures: dict[str, str] = {}
-    while pending:
-        for name in sorted(pending):
-            c = engine.container_inspect(name)
-            if c.status in ("exited", "dead"):
-                if name in oneshot and c.exit_code == 0:
+    with engine.container_watch([c.id for c in containers]) as watch:
+        while pending:
+            for name in sorted(pending):
+                c = engine.container_inspect(name)
+                if c.status in ("exited", "dead"):
+                    if name in oneshot and c.exit_code == 0:
+                        pending.discard(name)
+                        if on_ready:
+                            on_ready(c)
+                        continue
+                    failures[name] = f"container {name} exited ({c.exit_code})"
+                    pending.discard(name)
+                elif c.status == "running" and c.health in (None, "healthy"):
                     pending.discard(name)
                     if on_ready:
                         on_ready(c)
-                    continue
-                failures[name] = f"container {name} exited ({c.exit_code})"
-                pending.discard(name)
-            elif c.status == "running" and c.health in (None, "healthy"):
-                pending.discard(name)
-                if on_ready:
-                    on_ready(c)
-            elif c.health == "unhealthy":
-                detail = last_health_output(c)
-                failures[name] = f"container {name} is unhealthy" + (f" ({detail})" if detail else "")
-                pending.discard(name)
-        if not pending:
-            break
-        if cancel is not None and cancel.is_set():
-            break
-        if deadline is not None and time.monotonic() > deadline:
-            for name in pending:
-                failures[name] = f"container {name} was not ready within {timeout:g}s"
-            break
-        time.sleep(POLL_INTERVAL)
+                elif c.health == "unhealthy":
+                    detail = last_health_output(c)
+                    failures[name] = f"container {name} is unhealthy" + (f" ({detail})" if detail else "")
+                    pending.discard(name)
+            if not pending:
+                break
+            if cancel is not None and cancel.is_set():
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                for name in pending:
+                    failures[name] = f"container {name} was not ready within {timeout:g}s"
+                break
+            left = RECHECK_INTERVAL if deadline is None else max(0.0, min(RECHECK_INTERVAL,
+                                                                           deadline - time.monotonic()))
+            watch.wait(left)
     return failures

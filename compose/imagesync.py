@@ -18,6 +18,8 @@ from runtime.api import EngineAPI
 
 @dataclass(frozen=True)
 class ImagePolicy:
+    """How commands that need images (up, run, scale, build, watch) get them: --build/--no-build/--pull etc."""
+
     build: bool = False  # --build
     no_build: bool = False  # --no-build
     pull: str | None = None  # --pull always|missing|never|policy (None: the service's pull_policy)
@@ -52,18 +54,26 @@ def decide(service: Service, exists: bool, policy: ImagePolicy) -> str:
 
 def ensure_images(engine: EngineAPI, project: Project, services: list[str], policy: ImagePolicy,
                   report: ev.Reporter) -> None:
+    # Refs known to be in the store: services often share one image, each look-up reads and parses the
+    # store's index, and nothing here removes an image.
+    present: set[str] = set()
     for name in services:
         svc = project.services[name]
         ref = convert.image_name(project, svc)
-        what = decide(svc, engine.image_exists(ref), policy)
+        exists = ref in present or engine.image_exists(ref)
+        what = decide(svc, exists, policy)
         if what == "build":
             build_service(engine, project, svc, policy, report)
         elif what == "pull":
             pull_image(engine, ref, report, rid=f"Image {ref}")
+        elif exists:
+            present.add(ref)
+            continue
         if not engine.image_exists(ref):
             raise OperationError(f'image "{ref}" of service "{name}" is not available',
                                  hint="pull or import it (hoist image import / hoist pull), or give the service "
                                  "a build: section" if svc.build is None else "build it with `hoist build`")
+        present.add(ref)
 
 
 def build_service(engine: EngineAPI, project: Project, svc: Service, policy: ImagePolicy,

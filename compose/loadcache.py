@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -133,6 +132,8 @@ def _write(path: str, entry: dict[str, Any]) -> None:
     entry["v"] = FORMAT_VERSION
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        import tempfile  # only when writing: `ps` on a cached project never does
+
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -10,6 +10,8 @@ values keep compose's units except where a typed value is clearer to consume:
   (``command``/``entrypoint``: ``None`` means "use the image's").
 
 Every dataclass is frozen: the model is read by the planner, scheduler and renderers, never edited in place.
+Every dataclass has a docstring: without one, ``@dataclass`` runs ``inspect.signature`` on the class at import
+time to make one up, which every ``up`` would pay for again.
 ``extensions`` holds the ``x-*`` keys of the object it belongs to.
 """
 
@@ -49,6 +51,8 @@ class Port:
 
 @dataclass(frozen=True)
 class BindOptions:
+    """``bind:`` options of a bind mount."""
+
     propagation: str | None = None
     create_host_path: bool = True
     selinux: str | None = None  # "z" | "Z"
@@ -57,6 +61,8 @@ class BindOptions:
 
 @dataclass(frozen=True)
 class VolumeOptions:
+    """``volume:`` options of a named or anonymous volume mount."""
+
     nocopy: bool = False
     subpath: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -64,12 +70,16 @@ class VolumeOptions:
 
 @dataclass(frozen=True)
 class TmpfsOptions:
+    """``tmpfs:`` options of a tmpfs mount."""
+
     size: int | None = None  # bytes
     mode: int | None = None  # file mode bits
 
 
 @dataclass(frozen=True)
 class ImageMountOptions:
+    """``image:`` options of an image mount."""
+
     subpath: str | None = None
 
 
@@ -109,6 +119,8 @@ class Healthcheck:
 
 @dataclass(frozen=True)
 class BuildSecret:
+    """A secret made available to a build (``build.secrets``)."""
+
     source: str
     target: str | None = None
     uid: str | None = None
@@ -158,6 +170,8 @@ class Ulimit:
 
 @dataclass(frozen=True)
 class Logging:
+    """``logging``: the log driver and its options."""
+
     driver: str | None = None
     options: dict[str, str | None] = field(default_factory=dict)
 
@@ -192,6 +206,8 @@ class FileReference:
 
 @dataclass(frozen=True)
 class EnvFile:
+    """One ``env_file`` entry."""
+
     path: str
     required: bool = True
     format: str | None = None  # "raw": no quote parsing, no interpolation
@@ -199,6 +215,8 @@ class EnvFile:
 
 @dataclass(frozen=True)
 class Device:
+    """One ``devices`` entry: a host device made available in the container."""
+
     source: str
     target: str
     permissions: str = "rwm"
@@ -206,18 +224,24 @@ class Device:
 
 @dataclass(frozen=True)
 class WeightDevice:
+    """A per-device block I/O weight (``blkio_config.weight_device``)."""
+
     path: str
     weight: int
 
 
 @dataclass(frozen=True)
 class ThrottleDevice:
+    """A per-device block I/O rate limit (``blkio_config.device_*_bps/iops``)."""
+
     path: str
     rate: int  # bytes per second or operations per second
 
 
 @dataclass(frozen=True)
 class BlkioConfig:
+    """``blkio_config``: block I/O weights and limits."""
+
     weight: int | None = None
     weight_device: list[WeightDevice] = field(default_factory=list)
     device_read_bps: list[ThrottleDevice] = field(default_factory=list)
@@ -228,6 +252,8 @@ class BlkioConfig:
 
 @dataclass(frozen=True)
 class CredentialSpec:
+    """``credential_spec`` (Windows containers; kept for fidelity)."""
+
     config: str | None = None
     file: str | None = None
     registry: str | None = None
@@ -246,12 +272,16 @@ class ServiceHook:
 
 @dataclass(frozen=True)
 class Extends:
+    """``extends``: the service (and file) this one was based on."""
+
     service: str
     file: str | None = None
 
 
 @dataclass(frozen=True)
 class Provider:
+    """``provider``: a service implemented by an external provider."""
+
     type: str
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -261,12 +291,16 @@ class Provider:
 
 @dataclass(frozen=True)
 class GenericResource:
+    """A swarm generic resource (``deploy.resources.*.generic_resources``)."""
+
     kind: str
     value: int
 
 
 @dataclass(frozen=True)
 class DeviceRequest:
+    """A device reservation (``deploy.resources.reservations.devices``), e.g. GPUs."""
+
     capabilities: list[str] = field(default_factory=list)
     driver: str | None = None
     count: int | None = None  # -1 = all
@@ -276,6 +310,8 @@ class DeviceRequest:
 
 @dataclass(frozen=True)
 class Resource:
+    """One side of ``deploy.resources``: limits or reservations."""
+
     cpus: float | None = None
     memory: int | None = None  # bytes
     pids: int | None = None
@@ -285,12 +321,16 @@ class Resource:
 
 @dataclass(frozen=True)
 class Resources:
+    """``deploy.resources``."""
+
     limits: Resource | None = None
     reservations: Resource | None = None
 
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """``deploy.restart_policy``."""
+
     condition: str | None = None  # none | on-failure | any
     delay: float | None = None
     max_attempts: int | None = None
@@ -299,6 +339,8 @@ class RestartPolicy:
 
 @dataclass(frozen=True)
 class UpdateConfig:
+    """``deploy.update_config`` or ``deploy.rollback_config``."""
+
     parallelism: int | None = None
     delay: float | None = None
     failure_action: str | None = None
@@ -309,6 +351,8 @@ class UpdateConfig:
 
 @dataclass(frozen=True)
 class Placement:
+    """``deploy.placement``."""
+
     constraints: list[str] = field(default_factory=list)
     preferences: list[dict[str, str]] = field(default_factory=list)
     max_replicas_per_node: int | None = None
@@ -316,6 +360,8 @@ class Placement:
 
 @dataclass(frozen=True)
 class Deploy:
+    """``deploy``: replicas, resources and the swarm-only settings."""
+
     mode: str | None = None  # replicated | global
     replicas: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -349,6 +395,8 @@ class WatchRule:
 
 @dataclass(frozen=True)
 class Develop:
+    """``develop``: the watch rules of ``hoist watch``."""
+
     watch: list[WatchRule] = field(default_factory=list)
 
 
@@ -467,6 +515,8 @@ class Service:
 
 @dataclass(frozen=True)
 class IpamPool:
+    """One ``ipam.config`` entry: an address pool of a network."""
+
     subnet: str | None = None
     ip_range: str | None = None
     gateway: str | None = None
@@ -475,6 +525,8 @@ class IpamPool:
 
 @dataclass(frozen=True)
 class Ipam:
+    """``ipam``: how a network's addresses are managed."""
+
     driver: str | None = None
     config: list[IpamPool] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+# Every dataclass here has a docstring: without one, ``@dataclass`` computes ``inspect.signature`` of the
+# class to make one up, at import time of every CLI process (~0.05 ms a class).
+
 # --------------------------------------------------------------------------------------------- images
 
 
@@ -37,6 +40,8 @@ class ImageConfig:
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """An image in the store, as ``image inspect`` shows it."""
+
     id: str  # "sha256:<hex>" of the image config
     tags: list[str]  # fully qualified references, e.g. "docker.io/library/busybox:latest"
     digests: list[str]  # "repo@sha256:..." for images that came from a registry
@@ -65,6 +70,8 @@ class Healthcheck:
 
 @dataclass(frozen=True)
 class Mount:
+    """A bind mount, a named or anonymous volume, or a tmpfs in the container."""
+
     type: Literal["bind", "volume", "tmpfs"]
     target: str
     source: str = ""  # host path for bind, volume name for volume, unused for tmpfs
@@ -83,12 +90,16 @@ class Mount:
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """When the supervisor starts an exited container again (Docker's policies)."""
+
     name: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
     max_retries: int = 0  # on-failure only; 0 means unlimited
 
 
 @dataclass(frozen=True)
 class Resources:
+    """cgroup limits; None leaves the host's default."""
+
     memory: int | None = None  # bytes
     memory_reservation: int | None = None
     memory_swap: int | None = None  # memory+swap total, -1 for unlimited
@@ -103,6 +114,8 @@ class Resources:
 
 @dataclass(frozen=True)
 class Ulimit:
+    """One resource limit set on the container's init (setrlimit)."""
+
     name: str  # "nofile", "nproc", ... (without RLIMIT_)
     soft: int
     hard: int
@@ -110,6 +123,8 @@ class Ulimit:
 
 @dataclass(frozen=True)
 class PortBinding:
+    """A container port published on the host."""
+
     container_port: int
     protocol: Literal["tcp", "udp", "sctp"] = "tcp"
     host_ip: str = ""  # "" means all host addresses
@@ -131,6 +146,8 @@ class EndpointSpec:
 
 @dataclass(frozen=True)
 class ContainerSpec:
+    """Everything a container is created from (docker's create options)."""
+
     name: str
     image: str  # reference or image id
     entrypoint: list[str] | None = None  # None: the image's; [] resets it
@@ -183,6 +200,8 @@ HealthStatus = Literal["starting", "healthy", "unhealthy"]
 
 @dataclass(frozen=True)
 class HealthLogEntry:
+    """One healthcheck run, as in ``docker inspect``'s State.Health.Log."""
+
     start: str
     end: str
     exit_code: int
@@ -191,6 +210,8 @@ class HealthLogEntry:
 
 @dataclass(frozen=True)
 class EndpointState:
+    """A container's attachment to a network once made: its address and aliases."""
+
     network: str
     network_id: str
     ip_address: str
@@ -202,6 +223,8 @@ class EndpointState:
 
 @dataclass(frozen=True)
 class ContainerState:
+    """A container as ``inspect`` reports it: the record, the run status and the kernel's truth."""
+
     id: str  # 64 hex
     name: str
     image: str  # the reference the spec named
@@ -226,6 +249,8 @@ class ContainerState:
 
 @dataclass(frozen=True)
 class LogRecord:
+    """One line of a container's log."""
+
     time: str  # RFC 3339 with nanoseconds
     stream: Literal["stdout", "stderr"]
     text: str  # one line, newline included when the program wrote one
@@ -233,6 +258,8 @@ class LogRecord:
 
 @dataclass(frozen=True)
 class ExecSpec:
+    """A process to run in a running container (``exec``)."""
+
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
@@ -247,6 +274,8 @@ class ExecSpec:
 
 @dataclass(frozen=True)
 class IPAMConfig:
+    """One address pool of a network."""
+
     subnet: str | None = None
     gateway: str | None = None
     ip_range: str | None = None
@@ -255,6 +284,8 @@ class IPAMConfig:
 
 @dataclass(frozen=True)
 class NetworkSpec:
+    """Everything a network is created from."""
+
     name: str
     driver: str = "bridge"
     internal: bool = False
@@ -267,6 +298,8 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class NetworkInfo:
+    """A network as ``network inspect`` reports it."""
+
     id: str
     name: str
     driver: str
@@ -281,6 +314,8 @@ class NetworkInfo:
 
 @dataclass(frozen=True)
 class VolumeSpec:
+    """Everything a volume is created from."""
+
     name: str
     driver: str = "local"
     labels: dict[str, str] = field(default_factory=dict)
@@ -289,6 +324,8 @@ class VolumeSpec:
 
 @dataclass(frozen=True)
 class VolumeInfo:
+    """A volume as ``volume inspect`` reports it."""
+
     name: str
     driver: str
     labels: dict[str, str]
@@ -297,6 +334,15 @@ class VolumeInfo:
 
 
 # ------------------------------------------------------------------------------------------- the engine
+
+
+class ContainerWatch(Protocol):
+    """What ``EngineAPI.container_watch`` returns: ``wait(timeout)`` is True once the recorded state of a
+    watched container may have changed, False when the timeout passed first; a context manager."""
+
+    def wait(self, timeout: float) -> bool: ...
+    def __enter__(self) -> ContainerWatch: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class EngineAPI(Protocol):
@@ -327,6 +373,7 @@ class EngineAPI(Protocol):
     def container_anonymous_volumes(self, ref: str) -> dict[str, str]: ...
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,
                        all: bool = True) -> list[ContainerState]: ...
+    def container_watch(self, ids: Sequence[str]) -> ContainerWatch: ...
     def container_wait(self, ref: str, *, timeout: float | None = None) -> int: ...
     def container_logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
                        since: str | None = None, until: str | None = None) -> Iterator[LogRecord]: ...

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from runtime.containers.plan import LaunchPlan
     from runtime.containers.records import ContainerRecord, ContainerRecords
     from runtime.containers.status import RunStatus
+    from runtime.statuswatch import StatusWatch
     from runtime.volumes import VolumeStore
 
 CONTAINER_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -213,7 +214,7 @@ class Engine:
         from runtime.containers.status import RunStatus
 
         if not self._boot_checked:
-            known = [r.id for r in self.records.all()]
+            known = self.records.ids()
             check_boot(self.root, known)
             self._remove_abandoned_dirs(set(known))
             self._boot_checked = True
@@ -393,6 +394,7 @@ class Engine:
 
     def _start(self, rec: ContainerRecord) -> Any:
         from runtime import launcher
+        from runtime.containers.head_start import cgroup_head_start
         from runtime.containers.status import clear_stop_requested
 
         st = self._status(rec)
@@ -403,18 +405,19 @@ class Engine:
         if _uses_network_manager(rec.spec.network_mode):
             self._ensure_network(rec)
         clear_stop_requested(cdir)
-        conn = launcher.request_start(self.root, rec.id)
-        conn.settimeout(START_TIMEOUT)
-        reply = _read_line(conn)
-        conn.settimeout(None)
-        if not reply:
-            conn.close()
-            raise SetupError(f"container {rec.name}: the supervisor exited without reporting", step="start")
-        message = json.loads(reply)
-        if not message.get("ok"):
-            conn.close()
-            raise SetupError(f"container {rec.name}: {message.get('error')}", step="start",
-                             hint=_start_hint(message.get("error", "")))
+        with cgroup_head_start(self.root, rec.id, cdir):  # the first attach's ~10 ms, paid while we wait
+            conn = launcher.request_start(self.root, rec.id)
+            conn.settimeout(START_TIMEOUT)
+            reply = _read_line(conn)
+            conn.settimeout(None)
+            if not reply:
+                conn.close()
+                raise SetupError(f"container {rec.name}: the supervisor exited without reporting", step="start")
+            message = json.loads(reply)
+            if not message.get("ok"):
+                conn.close()
+                raise SetupError(f"container {rec.name}: {message.get('error')}", step="start",
+                                 hint=_start_hint(message.get("error", "")))
         return conn
 
     def _pidfd(self, st: RunStatus) -> int | None:
@@ -558,7 +561,8 @@ class Engine:
                 raise Conflict(f"cannot remove container {rec.name}: it is running",
                                hint="stop it first, or use --force")
             self.container_stop(rec.id, timeout=0)
-        self._wait_supervisor_gone(self._status(rec))
+            st = self._status(rec)
+        self._wait_supervisor_gone(st)
         try:
             ContainerCgroups(self.root, rec.id).remove()
         except OSError:
@@ -577,16 +581,29 @@ class Engine:
 
     @staticmethod
     def _wait_supervisor_gone(st: RunStatus, timeout: float = 10.0) -> None:
-        """The supervisor reports the exit before its own cleanup: let it finish before removing things."""
+        """The supervisor reports the exit before its own cleanup: let it finish before removing things.
+
+        Waits on a pidfd, which turns readable the moment the process exits (any process, not only a child):
+        no polling interval is added to every ``rm`` (``run --rm`` waits here right after the exit).
+        """
         from runtime import syscalls
 
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while st.supervisor_pid and syscalls.process_start_time(st.supervisor_pid) == st.supervisor_start:
-            if time.monotonic() > deadline:
+        if not st.supervisor_pid:
+            return
+        try:
+            fd = syscalls.pidfd_open(st.supervisor_pid)
+        except OSError:
+            return  # no such process: gone already
+        try:
+            # Opened first, checked second: if the start time still matches, fd is that supervisor, not a
+            # process that reused its pid (a zombie has no start time here, and has exited already).
+            if syscalls.process_start_time(st.supervisor_pid) != st.supervisor_start:
                 return
-            time.sleep(delay)
-            delay = min(delay * 2, 0.02)
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            poller.poll(int(timeout * 1000))
+        finally:
+            os.close(fd)
 
     def container_prune(self, *, labels: Mapping[str, str | None] | None = None) -> list[str]:
         """Remove every container that is not running (created, exited, dead); returns their ids."""
@@ -632,6 +649,15 @@ class Engine:
             if all or state.status in ("running", "paused", "restarting"):
                 out.append(state)
         return out
+
+    def container_watch(self, ids: Sequence[str]) -> StatusWatch:
+        """Wait for the recorded state of containers ``ids`` to change: ``with engine.container_watch(ids) as
+        w: ... w.wait(timeout)`` (True: one may have changed; False: the timeout passed). Set it up before
+        reading the state it guards, so no change in between is missed."""
+        from runtime.containers.status import STATUS_FILE
+        from runtime.statuswatch import StatusWatch
+
+        return StatusWatch([self.container_dir(i) for i in ids], STATUS_FILE)
 
     def container_wait(self, ref: str, *, timeout: float | None = None) -> int:
         rec = self._record(ref)

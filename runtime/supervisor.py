@@ -21,7 +21,7 @@ from pathlib import Path
 
 from runtime import naming
 from runtime import syscalls as sc
-from runtime.containers.cgroups import ContainerCgroups, Limits
+from runtime.containers.cgroups import ContainerCgroups, Limits, Priming
 from runtime.containers.init import SpawnError, spawn
 from runtime.containers.plan import LaunchPlan
 from runtime.containers.restart import RestartManager
@@ -105,14 +105,21 @@ class Supervisor:
         st.save(self.dir)
         restarts = RestartManager(self.plan.restart, self.plan.restart_max_retries)
         step = "cgroups"
+        priming = None
         try:
-            self.cgroups.create(Limits(**self.plan.limits))  # type: ignore[arg-type]
+            self.cgroups.make_dirs()
+            # The attach's grace period runs from here, behind the fork and PID 1's mounts; so do the limits
+            # (``_limit_and_attach``): PID 1 runs nothing of the user's before both are in place.
+            priming = self.cgroups.prime_attach()
+            limits = Limits(**self.plan.limits)  # type: ignore[arg-type]
             step = "DNS resolver"
             self._start_resolver()
             step = "attach socket"
             if self.plan.tty or self.plan.stdin_open:
                 self._listen_attach()
         except Exception as exc:  # noqa: BLE001 - reported as the start's failure, with the step
+            if priming is not None:
+                priming.join()
             self._finish_failed(f"{step}: {exc}", 125, notify)
             return
         first = True
@@ -120,7 +127,8 @@ class Supervisor:
             oom_before = self.cgroups.oom_kills()
             started = time.monotonic()
             try:
-                self._start_container()
+                self._start_container(priming, limits)
+                priming = limits = None  # a restart primes again; the limits stay set on the cgroups
             except SpawnError as exc:
                 self._finish_failed(str(exc), exc.exit_code, notify if first else None)
                 return
@@ -177,7 +185,9 @@ class Supervisor:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         return not stop_requested(self.dir)
 
-    def _start_container(self) -> None:
+    def _start_container(self, priming: Priming | None = None, limits: Limits | None = None) -> None:
+        if priming is None:  # a restart: the cgroups exist, so prime their attach now
+            priming = self.cgroups.prime_attach()
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         console = theirs = None
         if self.plan.tty:
@@ -199,7 +209,7 @@ class Supervisor:
             streams = {out_r: "stdout", err_r: "stderr"}
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
-            self.pid = spawn(self.plan, self.cgroups.attach, cg_dirs, stdio, theirs,
+            self.pid = spawn(self.plan, lambda pid: self._limit_and_attach(pid, limits), cg_dirs, stdio, theirs,
                              close_in_child=self._parent_only_fds())
             if console is not None:
                 _, fds, _, _ = socket.recv_fds(console, 1, 1)
@@ -215,6 +225,8 @@ class Supervisor:
             for sock in (console, theirs):
                 if sock is not None:
                     sock.close()
+            if priming is not None:
+                priming.join()  # done by now (the attach waited for it): no thread lives on into later forks
         for fd in child_ends:
             os.close(fd)
         os.close(null)
@@ -230,6 +242,16 @@ class Supervisor:
             self.health = HealthState(self.plan.healthcheck, time.monotonic())
             st.health = self.health.to_dict()
             st.save(self.dir)
+
+    def _limit_and_attach(self, pid1: int, limits: Limits | None) -> None:
+        """In ``spawn``, while PID 1 mounts: the limits (first start only), then PID 1 into the cgroups, so
+        that when it gets there it is in a cgroup whose limits (devices rules included) are complete."""
+        if limits is not None:
+            try:
+                self.cgroups.set_limits(limits)
+            except OSError as exc:
+                raise SpawnError("cgroups", str(exc)) from None  # as when they were set before the fork
+        self.cgroups.attach(pid1)
 
     def _parent_only_fds(self) -> tuple[int, ...]:
         """Fds a forked child must close at once: the owner lock would outlive us in a long-lived child."""

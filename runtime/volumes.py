@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Mapping
@@ -62,7 +62,7 @@ class VolumeStore:
         if spec.driver_opts:
             raise InvalidSpec(f"volume {spec.name}: driver options {sorted(spec.driver_opts)} are not supported",
                               hint="the local driver here takes no options (no NFS/tmpfs-backed volumes yet)")
-        name = spec.name or secrets.token_hex(32)
+        name = spec.name or os.urandom(32).hex()  # secrets.token_hex, without importing random
         if not VOLUME_NAME.match(name):
             raise InvalidSpec(f"invalid volume name {name!r}",
                               hint="use letters, digits, '_', '.' and '-', starting with a letter or digit")

@@ -7,6 +7,7 @@ module level. Heavy libraries (networkx, jsonschema, pyroute2, rich) are importe
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -71,7 +72,11 @@ ANSI_MODES = ("never", "always", "auto")
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only`` (the command being run) the other commands' modules are not imported
-    and their flags not built — that halves the start-up time of every command."""
+    and their flags not built — that halves the start-up time of every command. Without ``only`` every
+    lazily built sub-command parser (compose.cli.parsers) is built too: help and the docs read them all."""
+    from compose.cli import parsers
+
+    parsers.cache_translations()
     parser = argparse.ArgumentParser(
         prog="hoist",
         description="hoist: define and run multi-container applications (a docker compose work-alike with "
@@ -85,7 +90,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         aliases = [a for a, target in ALIASES.items() if target == name]
         if only is not None and only not in (name, *aliases):
-            sub.add_parser(name, aliases=aliases, add_help=False)
+            # No parser at all for the others: ``only`` is the command word argparse will see (invoked_command
+            # skips the global flags as argparse does), and no message of the top-level parser lists choices.
             continue
         module = importlib.import_module(f"compose.cli.commands.{module_name}")
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP, aliases=aliases)
@@ -93,6 +99,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         # Global flags are accepted after the command too (cobra's persistent flags allow that).
         add_global_flags(cmd, after_command=True)
         cmd.set_defaults(_module=module)
+    if only is None:
+        parsers.populate_all(parser)
     return parser
 
 
@@ -157,6 +165,8 @@ def invoked_command(argv: Sequence[str]) -> str | None:
     i = 0
     while i < len(argv):
         arg = argv[i]
+        if arg in ("-h", "--help"):
+            return None  # the top-level help lists every command: it needs the whole parser
         if not arg.startswith("-"):
             return arg if arg in COMMANDS or arg in ALIASES else None
         i += 2 if arg in GLOBAL_FLAGS_WITH_VALUE else 1
@@ -164,6 +174,9 @@ def invoked_command(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    owns_process = argv is None  # the console script; in-process callers (tests) keep their own GC settings
+    if owns_process:
+        gc.disable()  # until the command runs: see _collect_from_here_on
     argv = normalize_argv(sys.argv[1:] if argv is None else argv)
     if argv in (["--version"], ["-v"]):
         # Fast path: no parser construction at all.
@@ -185,7 +198,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from compose.cli.boundary import run_command
 
+    if owns_process:
+        _collect_from_here_on()
     return run_command(module, args)
+
+
+def _collect_from_here_on() -> None:
+    """Start the cyclic GC for the command itself, leaving out everything made until now.
+
+    Start-up (imports, the parser) creates some 100k objects that live as long as the process: the GC's
+    passes over them while they were made, and the final collection at exit, cost ~7% of a short command's
+    CPU (``container run``: 26M of 367M instructions). ``gc.freeze`` moves them to the permanent generation,
+    which no collection visits; whatever the command allocates from here on is collected as usual, so long
+    commands (``up`` attached, ``logs -f``, ``watch``) behave as before.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class ProjectContext:
+    """The loaded project (None when -p alone names it), its name and the engine."""
+
     args: argparse.Namespace
     name: str
     project: Project | None

@@ -16,7 +16,6 @@ modification times follow the host file, which also lets a full re-sync skip fil
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import secrets
@@ -25,10 +24,12 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from runtime.syscalls import open_libc
+
 _SYS_OPENAT2 = 437  # the same number on every architecture (added after the syscall tables were unified)
 _RESOLVE_IN_ROOT = 0x10
 _RESOLVE_NO_MAGICLINKS = 0x02
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc = open_libc()
 _libc.syscall.restype = ctypes.c_long
 _COMPARE_LIMIT = 8 << 20  # bigger files that differ only in mtime are copied rather than read twice
 

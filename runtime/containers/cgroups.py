@@ -7,10 +7,12 @@ Stdlib only: supervisors use this module.
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,10 +49,29 @@ class Limits:
 
 
 def unified_mount() -> Path | None:
-    """The cgroup2 mount that carries controllers: /sys/fs/cgroup on v2 hosts; None on v1/hybrid hosts."""
-    if (CGROUP_FS / "cgroup.controllers").exists():
-        return CGROUP_FS
-    return None
+    """The cgroup2 mount that carries controllers: /sys/fs/cgroup on v2 hosts; None on v1/hybrid hosts.
+
+    Looked up once per process, like ``_v1_hierarchies``: a host's cgroup layout is set at boot."""
+    unified = _unified.get(CGROUP_FS)
+    if unified is None:
+        unified = _unified[CGROUP_FS] = (CGROUP_FS / "cgroup.controllers").exists()
+    return CGROUP_FS if unified else None
+
+
+_unified: dict[Path, bool] = {}
+
+
+_v1_present: dict[Path, tuple[str, ...]] = {}
+
+
+def _v1_hierarchies() -> tuple[str, ...]:
+    """The v1 controllers mounted under CGROUP_FS, looked up once per process (8 stats): the launcher does
+    it while it rehearses, so that no supervisor it forks pays them again (~0.2 ms there). A hierarchy
+    mounted later is seen by launchers started later."""
+    found = _v1_present.get(CGROUP_FS)
+    if found is None:
+        found = _v1_present[CGROUP_FS] = tuple(c for c in V1_CONTROLLERS if (CGROUP_FS / c).is_dir())
+    return found
 
 
 def _write(path: Path, value: str) -> None:
@@ -69,6 +90,57 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _own_cgroup_procs(v2: Path | None, dirs: dict[str, Path]) -> Path | None:
+    """The cgroup.procs file of the cgroup this process is in, in the first hierarchy ``dirs`` uses."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if v2 is not None:
+            if controllers == "":
+                return v2 / path.lstrip("/") / "cgroup.procs"
+        else:
+            for controller in controllers.split(","):
+                if controller in dirs:
+                    return CGROUP_FS / controller / path.lstrip("/") / "cgroup.procs"
+    return None
+
+
+class Priming:
+    """The thread of ``ContainerCgroups.prime_attach``. A bare ``_thread`` (no start-up handshake, unlike
+    ``threading.Thread``): the caller goes straight on, and the thread runs at the caller's next system call."""
+
+    def __init__(self, procs: Path, first: Callable[[], None] | None = None) -> None:
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+        _thread.start_new_thread(self._run, (procs, first))
+
+    def _run(self, procs: Path, first: Callable[[], None] | None) -> None:
+        try:
+            if first is not None:
+                try:
+                    first()
+                except OSError:
+                    pass
+            fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, str(os.getpid()).encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+        finally:
+            self._done.release()
+
+    def join(self) -> None:
+        """Wait for the thread's write (one grace period at most) so that no thread outlives the start."""
+        self._done.acquire()
+        self._done.release()
+
+
 def shares_to_weight(shares: int) -> int:
     """cgroup v1 cpu.shares to v2 cpu.weight (the linear mapping runc used before the log fit; 1024 -> 39)."""
     if shares <= 0:
@@ -78,17 +150,22 @@ def shares_to_weight(shares: int) -> int:
 
 class ContainerCgroups:
     def __init__(self, root: Path, container_id: str) -> None:
-        self.relative = f"{naming.cgroup_parent(root)}/{container_id}"
         self.parent_relative = naming.cgroup_parent(root)
+        self.relative = f"{self.parent_relative}/{container_id}"
         self.v2 = unified_mount()
+        self._dirs: dict[str, Path] | None = None
 
     # ------------------------------------------------------------------------------------------- layout
 
     def dirs(self) -> dict[str, Path]:
         """Controller name (or 'unified') -> this container's directory."""
-        if self.v2 is not None:
-            return {"unified": self.v2 / self.relative}
-        return {c: CGROUP_FS / c / self.relative for c in V1_CONTROLLERS if (CGROUP_FS / c).is_dir()}
+        if self._dirs is None:
+            # Built once per instance: a start asks a dozen times.
+            if self.v2 is not None:
+                self._dirs = {"unified": self.v2 / self.relative}
+            else:
+                self._dirs = {c: CGROUP_FS / c / self.relative for c in _v1_hierarchies()}
+        return dict(self._dirs)
 
     def _dir(self, controller: str) -> Path | None:
         dirs = self.dirs()
@@ -97,12 +174,23 @@ class ContainerCgroups:
     # --------------------------------------------------------------------------------------- life cycle
 
     def create(self, limits: Limits) -> None:
-        if self.v2 is not None:
-            self._create_v2(limits)
-        else:
-            self._create_v1(limits)
+        self.make_dirs()
+        self.set_limits(limits)
 
-    def _create_v1(self, limits: Limits) -> None:
+    def make_dirs(self) -> None:
+        """The directories (and on v2 the controllers delegated to them): the steps that take cgroup_mutex."""
+        if self.v2 is not None:
+            self._make_dirs_v2()
+        else:
+            self._make_dirs_v1()
+
+    def set_limits(self, limits: Limits) -> None:
+        if self.v2 is not None:
+            self._set_limits_v2(limits)
+        else:
+            self._set_limits_v1(limits)
+
+    def _make_dirs_v1(self) -> None:
         for controller, path in self.dirs().items():
             for _attempt in range(5):
                 # The parent may vanish under us: another container's removal prunes it when empty.
@@ -116,6 +204,8 @@ class ContainerCgroups:
                     continue
             if controller == "cpuset":
                 self._inherit_cpuset(path)
+
+    def _set_limits_v1(self, limits: Limits) -> None:
         mem = self._dir("memory")
         if mem is not None:
             if limits.memory is not None:
@@ -164,20 +254,28 @@ class ContainerCgroups:
             return int(limits.cpus * CFS_PERIOD_US), CFS_PERIOD_US
         return limits.cpu_quota, limits.cpu_period
 
-    def _create_v2(self, limits: Limits) -> None:
+    def _make_dirs_v2(self) -> None:
         assert self.v2 is not None
         parent = self.v2 / self.parent_relative
         parent.mkdir(exist_ok=True)
         available = _read(self.v2 / "cgroup.controllers").split()
         wanted = [c for c in ("cpu", "cpuset", "memory", "pids") if c in available]
         for level in (self.v2, parent):
+            enabled = _read(level / "cgroup.subtree_control").split()
             for controller in wanted:
+                if controller in enabled:
+                    # Writing it again would change nothing, yet every write to subtree_control takes the
+                    # global threadgroup lock, as an attach does: an RCU grace period (~10 ms) on each start.
+                    continue
                 try:
                     _write(level / "cgroup.subtree_control", f"+{controller}")
                 except CgroupError:
                     pass  # not delegated here: limits on it fail below with a clear message
+        (self.v2 / self.relative).mkdir(exist_ok=True)
+
+    def _set_limits_v2(self, limits: Limits) -> None:
+        assert self.v2 is not None
         path = self.v2 / self.relative
-        path.mkdir(exist_ok=True)
         if limits.memory is not None:
             _write(path / "memory.max", str(limits.memory))
             if limits.memory_swap is not None and (path / "memory.swap.max").exists():
@@ -200,6 +298,23 @@ class ContainerCgroups:
     def attach(self, pid: int) -> None:
         for path in self.dirs().values():
             _write(path / "cgroup.procs", str(pid))
+
+    def prime_attach(self, make_dirs_first: bool = False) -> Priming | None:
+        """Start paying, in the background, the RCU grace period that the next ``attach`` would wait for.
+
+        Every write to a cgroup.procs file takes the kernel's global cgroup_threadgroup_rwsem for writing;
+        taking it when nobody has lately costs a full RCU grace period (rcu_sync_enter → synchronize_rcu,
+        ~10 ms here), and writes within about one grace period of the last one cost ~0.03 ms. A thread
+        writes the calling process's own pid into the cgroup it is already in (the kernel takes the lock, then
+        finds nothing to move: a no-op), so the grace period runs while the caller forks the container's
+        processes. Best effort: any failure only leaves ``attach`` as slow as before. The thread holds
+        cgroup_mutex while it waits, which mkdir needs too: call this after ``make_dirs``, or let the thread
+        make them first (``make_dirs_first``; failures there are left for the owner's own ``make_dirs``).
+        """
+        procs = _own_cgroup_procs(self.v2, self.dirs())
+        if procs is None:
+            return None
+        return Priming(procs, self.make_dirs if make_dirs_first else None)
 
     def exists(self) -> bool:
         return any(p.is_dir() for p in self.dirs().values())

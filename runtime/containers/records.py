@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS containers (
 
 @dataclass
 class ContainerRecord:
+    """A container's row: what it was created from and what the network manager gave it."""
+
     id: str
     name: str
     image: str
@@ -113,6 +115,10 @@ class ContainerRecords:
 
     def all(self) -> list[ContainerRecord]:
         return [_record(r) for r in self.db.query("SELECT * FROM containers ORDER BY created, id")]
+
+    def ids(self) -> list[str]:
+        """Every container's id, without decoding the rows (``all()`` parses each one's spec)."""
+        return [r["id"] for r in self.db.query("SELECT id FROM containers")]
 
     def delete(self, container_id: str) -> None:
         with self.db.transaction() as conn:

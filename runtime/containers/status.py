@@ -10,7 +10,7 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 STATUS_FILE = "status.json"
@@ -36,11 +36,17 @@ class RunStatus:
     generation: int = 0  # bumped by every start, so a stale supervisor never overwrites a newer run
 
     def save(self, container_dir: str | Path) -> None:
-        path = Path(container_dir) / STATUS_FILE
-        tmp = path.with_name(f".{STATUS_FILE}.{os.getpid()}")
-        with open(tmp, "w") as f:
-            json.dump(asdict(self), f)
-        os.replace(tmp, path)
+        # Three saves sit on every start's path: one encode of the plain fields (no asdict deep copy: they
+        # are str/int/bool and the health dict, which json reads as it is) and one write.
+        data = json.dumps({name: getattr(self, name) for name in _FIELDS}).encode()
+        tmp = os.path.join(container_dir, f".{STATUS_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(container_dir, STATUS_FILE))
 
     @classmethod
     def load(cls, container_dir: str | Path) -> RunStatus:
@@ -50,6 +56,9 @@ class RunStatus:
             return cls()
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+_FIELDS = tuple(RunStatus.__dataclass_fields__)
 
 
 def mark_stop_requested(container_dir: str | Path) -> None:

@@ -11,8 +11,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -133,13 +131,15 @@ class BlobStore:
         return "sha256:" + h.hexdigest() == digest
 
     def new_staging_dir(self) -> Path:
+        import tempfile  # only writes need it: resolving an image (every container create) does not
+
         self.tmp.mkdir(parents=True, exist_ok=True)
         # The pid in the name lets a later cleanup tell a live stager from an abandoned one.
         return Path(tempfile.mkdtemp(prefix=f"stage-{os.getpid()}-", dir=self.tmp))
 
     def stage_stream(self, staging: Path, stream: BinaryIO, expected: str | None = None) -> StagedBlob:
         """Copy ``stream`` into ``staging`` while hashing it; ImageError if ``expected`` does not match."""
-        path = staging / f"blob-{uuid.uuid4().hex}"
+        path = staging / f"blob-{os.urandom(16).hex()}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             reader = HashingReader(stream, fd)
@@ -156,7 +156,7 @@ class BlobStore:
         if expected is not None and digest != expected:
             raise ImageError(f"blob {expected} is corrupt: its content hashes to {digest}",
                              hint="the archive or download is damaged; the store was not changed")
-        path = staging / f"blob-{uuid.uuid4().hex}"
+        path = staging / f"blob-{os.urandom(16).hex()}"
         path.write_bytes(data)
         return StagedBlob(digest, len(data), path)
 

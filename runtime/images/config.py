@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import platform
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ _GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "
 
 def host_architecture() -> str:
     """The host's architecture in OCI/Go spelling (amd64, arm64, ...)."""
-    machine = platform.machine()
+    machine = os.uname().machine  # platform.machine() is this, behind a module of ~3 ms to import
     return _GO_ARCH.get(machine, machine)
 
 

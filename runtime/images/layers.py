@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runtime.errors import ImageError
+from runtime.images.tarstream import TarStream
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
 PAX_XATTR_PREFIX = "SCHILY.xattr."
-_COPY_CHUNK = 1 << 20
 
 
 def chain_ids(diff_ids: Iterable[str]) -> list[str]:
@@ -123,7 +123,7 @@ class _Unpacker:
         else:
             os.unlink(path)
 
-    def member(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+    def member(self, tar: TarStream, info: tarfile.TarInfo) -> None:
         rel = clean_member_path(info.name)
         self.entries += 1
         if not rel:
@@ -162,8 +162,9 @@ class _Unpacker:
             self.deferred_dirs.append((rel, info))  # mode and mtime last: children change the mtime
             return
         if info.isreg():
-            self._regular(tar, info, path)
-        elif info.issym():
+            self._regular(tar, info, path, rel)
+            return  # metadata, xattrs and times were set through the open file
+        if info.issym():
             os.symlink(info.linkname, path)
             self._chown(path, info.uid, info.gid)
         elif info.islnk():
@@ -191,22 +192,18 @@ class _Unpacker:
         self._xattrs(path, info, rel)
         os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
 
-    def _regular(self, tar: tarfile.TarFile, info: tarfile.TarInfo, path: str) -> None:
-        source = tar.extractfile(info)
-        assert source is not None
+    def _regular(self, tar: TarStream, info: tarfile.TarInfo, path: str, rel: str) -> None:
+        # O_EXCL | O_NOFOLLOW: the file is new (remove_existing ran), so it cannot be a planted symlink;
+        # everything after the open goes through the descriptor, with no second path lookup.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            remaining = info.size
-            while remaining > 0:
-                chunk = source.read(min(_COPY_CHUNK, remaining))
-                if not chunk:
-                    raise ImageError(f"layer member {info.name!r} is truncated")
-                _write_all(fd, chunk)
-                remaining -= len(chunk)
+            tar.write_data(info, fd)
             if self.is_root:
                 os.fchown(fd, info.uid, info.gid)
             # chmod after chown: chown clears set-uid/set-gid bits.
             os.fchmod(fd, info.mode & 0o7777)
+            self._xattrs(fd, info, rel)
+            os.utime(fd, (info.mtime, info.mtime))
         finally:
             os.close(fd)
         self.size += info.size
@@ -222,15 +219,18 @@ class _Unpacker:
             raise ImageError(f"cannot create the device node or whiteout {rel!r}: permission denied",
                              hint="unpacking image layers needs root (CAP_MKNOD)") from None
 
-    def _xattrs(self, path: str, info: tarfile.TarInfo, rel: str) -> None:
+    def _xattrs(self, path: str | int, info: tarfile.TarInfo, rel: str) -> None:
         for key, value in info.pax_headers.items():
             if key.startswith(PAX_XATTR_PREFIX):
                 name = key[len(PAX_XATTR_PREFIX):]
                 self._set_xattr(path, name, value.encode("utf-8", "surrogateescape"), rel)
 
-    def _set_xattr(self, path: str, name: str, value: bytes, rel: str) -> None:
+    def _set_xattr(self, path: str | int, name: str, value: bytes, rel: str) -> None:
         try:
-            os.setxattr(path, name, value, follow_symlinks=False)
+            if isinstance(path, int):
+                os.setxattr(path, name, value)  # a descriptor: follow_symlinks does not apply
+            else:
+                os.setxattr(path, name, value, follow_symlinks=False)
         except OSError as exc:
             if name.startswith("user.") and exc.errno in (errno.EPERM, errno.ENOTSUP):
                 return  # user.* xattrs are not allowed on symlinks and devices; Docker drops them too
@@ -246,13 +246,6 @@ class _Unpacker:
             os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def unpack(stream: BinaryIO, dest: Path) -> UnpackResult:
     """Unpack an uncompressed layer tar stream into the existing empty directory ``dest``.
 
@@ -261,9 +254,9 @@ def unpack(stream: BinaryIO, dest: Path) -> UnpackResult:
     """
     unpacker = _Unpacker(dest)
     try:
-        with tarfile.open(fileobj=stream, mode="r|", errors="surrogateescape") as tar:
-            for info in tar:
-                unpacker.member(tar, info)
+        tar = TarStream(stream)
+        for info in tar:
+            unpacker.member(tar, info)
     except tarfile.TarError as exc:
         raise ImageError(f"layer archive is corrupt or truncated: {exc}",
                          hint="get the image again; the store was not changed") from None

@@ -294,46 +294,23 @@ class RegistryClient:
         Raises RegistryError naming the digest when the content does not match; the caller owns ``sink``
         and must discard what was written.
         """
-        hasher = new_hasher(digest)
+        with self.open_blob(repository, digest, size=size, on_bytes=on_bytes) as reader:
+            while chunk := reader.read(CHUNK):
+                sink.write(chunk)
+        return reader.received
+
+    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
+                  on_bytes: Callable[[int], None] | None = None) -> BlobReader:
+        """The blob as a stream read while it arrives (for unpacking a layer during its download).
+
+        The reader hashes what passes; reading its end verifies the digest and size, raising what
+        :meth:`fetch_blob` raises. Whoever consumes it must treat everything read as unverified until
+        then. Close it (a ``with`` block) when done or abandoned.
+        """
         reply = self._request("GET", blob_path(repository, digest), scopes=[(repository, "pull")],
                               stream=True, what=f"blob {digest}")
         assert reply.response is not None
-        received = 0
-        try:
-            while True:
-                chunk = reply.response.read(CHUNK)
-                if not chunk:
-                    break
-                hasher.update(chunk)
-                sink.write(chunk)
-                received += len(chunk)
-                if size is not None and received > size:
-                    break
-                if on_bytes:
-                    on_bytes(len(chunk))
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_connection()
-            raise TransferInterrupted(f"download of blob {digest} from {self.registry}/{repository} failed: "
-                                f"{exc}", hint="check the network and retry the pull") from exc
-        finally:
-            # http.client's read(n) returns b"" when the peer closes early; what the response still
-            # expected tells a broken-off transfer (worth a retry) from wrong content.
-            missing = reply.response.length or 0
-            reply.response.close()
-        if missing > 0 and (size is None or received <= size):
-            self._drop_connection()
-            raise TransferInterrupted(f"download of blob {digest} from {self.registry}/{repository} failed: "
-                                      f"the connection closed {missing} bytes before the end",
-                                      hint="check the network and retry the pull")
-        actual = f"{digest.partition(':')[0]}:{hasher.hexdigest()}"
-        if actual != digest or (size is not None and received != size):
-            self._drop_connection()
-            raise RegistryError(
-                f"blob {digest} from {self.registry}/{repository} failed digest verification: "
-                + (f"received {received} bytes instead of {size}" if size is not None and received != size
-                   else f"its content hashes to {actual}"),
-                hint="the registry's copy is corrupt or was tampered with; nothing of it was stored")
-        return received
+        return BlobReader(self, repository, digest, reply.response, size, on_bytes)
 
     def mount_blob(self, repository: str, digest: str, source: str) -> tuple[bool, str | None]:
         """Ask for a cross-repository mount; (True, None) when mounted, else (False, upload location)."""
@@ -610,6 +587,102 @@ class RegistryClient:
         if status == 429:
             return RegistryError(message, hint="the registry rate-limits you; wait, or log in")
         return RegistryError(message)
+
+
+class BlobReader:
+    """One blob's bytes as they arrive from the registry: hashed on the way, verified at the end.
+
+    ``read`` raises :class:`TransferInterrupted` when the connection fails or closes early, and a
+    RegistryError naming the digest when the content (or its size) turns out not to be the blob's: the
+    moment that is known, at the end of the stream or past the size the manifest declared.
+    """
+
+    def __init__(self, client: RegistryClient, repository: str, digest: str,
+                 response: http.client.HTTPResponse, size: int | None,
+                 on_bytes: Callable[[int], None] | None) -> None:
+        self._client = client
+        self._where = f"{client.registry}/{repository}"
+        self.digest = digest
+        self._response = response
+        self._size = size
+        self._on_bytes = on_bytes
+        self._hasher = new_hasher(digest)
+        self.received = 0
+        self._verified = False
+
+    def read(self, n: int = -1) -> bytes:
+        if self._verified:
+            return b""
+        try:
+            chunk = self._response.read(CHUNK if n is None or n < 0 else n)
+        except (OSError, http.client.HTTPException) as exc:
+            self._client._drop_connection()
+            raise TransferInterrupted(f"download of blob {self.digest} from {self._where} failed: {exc}",
+                                      hint="check the network and retry the pull") from exc
+        if not chunk:
+            self._finish()
+            return b""
+        self._hasher.update(chunk)
+        self.received += len(chunk)
+        if self._size is not None and self.received > self._size:
+            self._finish()  # more than the manifest declared: refused now, not after reading it all
+        if self._on_bytes:
+            self._on_bytes(len(chunk))
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """Read to the end (and so verify), discarding the bytes."""
+        while self.read(CHUNK):
+            pass
+
+    def _finish(self) -> None:
+        # http.client's read(n) returns b"" when the peer closes early; what the response still
+        # expected tells a broken-off transfer (worth a retry) from wrong content.
+        missing = self._response.length or 0
+        self._response.close()
+        if missing > 0 and (self._size is None or self.received <= self._size):
+            self._client._drop_connection()
+            raise TransferInterrupted(f"download of blob {self.digest} from {self._where} failed: "
+                                      f"the connection closed {missing} bytes before the end",
+                                      hint="check the network and retry the pull")
+        actual = f"{self.digest.partition(':')[0]}:{self._hasher.hexdigest()}"
+        size = self._size
+        if actual != self.digest or (size is not None and self.received != size):
+            self._client._drop_connection()
+            raise RegistryError(
+                f"blob {self.digest} from {self._where} failed digest verification: "
+                + (f"received {self.received} bytes instead of {size}" if size is not None
+                   and self.received != size else f"its content hashes to {actual}"),
+                hint="the registry's copy is corrupt or was tampered with; nothing of it was stored")
+        self._verified = True
+
+    @property
+    def closed(self) -> bool:
+        return self._response.isclosed()
+
+    def close(self) -> None:
+        """Abandon the download (a verified blob is already closed). A response closed before its end
+        leaves the connection unusable: it is dropped, the next request opens a new one."""
+        if not self._response.isclosed():
+            self._response.close()
+            self._client._drop_connection()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _pick_challenge(header: str) -> Challenge | None:

@@ -23,9 +23,6 @@ import fcntl
 import json
 import os
 import shutil
-import tarfile
-import tempfile
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +30,8 @@ from typing import Any, BinaryIO, Literal
 
 from runtime.api import ImageInfo
 from runtime.errors import Conflict, ImageError, NotFound
-from runtime.images import compression, layers, reference
+from runtime.images import layers, reference
 from runtime.images.blobs import BlobStore, HashingReader, StagedBlob, check_digest, hex_of
-from runtime.images.changes import apply_changes
 from runtime.images.config import canonical_json, image_config_from_json, new_image_config
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -49,6 +45,14 @@ SHORT_LINK_LEN = 26  # hex digits of the chain id naming a layer's short link (c
 
 InUse = Callable[[str], bool]  # image id -> is a container using it?
 
+# Every container create resolves an image here, in a fresh CLI process: the modules only writes need
+# (tarfile, tempfile, uuid, compression, changes) are imported by the functions that use them.
+
+
+def _random_hex() -> str:
+    """128 random bits for a temporary name: what ``uuid.uuid4().hex`` was used for, without importing uuid."""
+    return os.urandom(16).hex()
+
 
 def _never_in_use(_image_id: str) -> bool:
     return False
@@ -56,6 +60,8 @@ def _never_in_use(_image_id: str) -> bool:
 
 @dataclass
 class StagedLayer:
+    """A layer blob read once: hashed, and unpacked unless its chain dir exists."""
+
     blob: StagedBlob
     diff_id: str
     media_type: str
@@ -80,6 +86,8 @@ class StagedImage:
 
 @dataclass(frozen=True)
 class PruneReport:
+    """What ``image prune`` removed."""
+
     deleted: list[str]  # "Untagged: ..." / "Deleted: sha256:..." lines, as docker prints them
     space_reclaimed: int
 
@@ -285,7 +293,7 @@ class ImageStore:
         for layer in self.rootfs_layers(image_id):
             link = self.short_links_dir / layer.parent.name[:SHORT_LINK_LEN]
             if not os.path.lexists(link):
-                tmp = self.short_links_dir / f".{link.name}.{uuid.uuid4().hex[:8]}"
+                tmp = self.short_links_dir / f".{link.name}.{_random_hex()[:8]}"
                 os.symlink(f"../layers/{layer.parent.name}/diff", tmp)
                 os.replace(tmp, link)  # atomic: concurrent callers agree on the same link
             links.append(str(link))
@@ -311,9 +319,13 @@ class ImageStore:
 
         ``store_uncompressed`` keeps the decompressed tar as the blob (for imports of .tar.xz and the like).
         """
+        import tarfile
+
+        from runtime.images import compression
+
         if chain_id is not None and (self.layers_dir / hex_of(chain_id) / "meta.json").is_file():
             unpack = False  # shared layer: already unpacked under its chain id
-        blob_path = staging / f"blob-{uuid.uuid4().hex}"
+        blob_path = staging / f"blob-{_random_hex()}"
         fd = os.open(blob_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644) if keep_blob else None
         unpacked: Path | None = None
         size = 0
@@ -328,7 +340,7 @@ class ImageStore:
             try:
                 inner = HashingReader(compression.decompressed(peeked, kind), fd if store_uncompressed else None)
                 if unpack:
-                    unpacked = staging / f"layer-{uuid.uuid4().hex}"
+                    unpacked = staging / f"layer-{_random_hex()}"
                     (unpacked / "diff").mkdir(parents=True)
                     result = layers.unpack(inner, unpacked / "diff")  # type: ignore[arg-type]
                     size = result.size
@@ -454,6 +466,8 @@ class ImageStore:
     def import_tarball(self, path: Path | str, ref: str | None, changes: Iterable[str] = (), *,
                        message: str = "") -> ImageInfo:
         """A rootfs tarball (plain, gzip, zstd, bzip2 or xz) as a single-layer image, like ``docker import``."""
+        from runtime.images.changes import apply_changes
+
         tag = reference.normalize(ref) if ref else None
         changes = list(changes)
         apply_changes({}, changes)  # refuse a bad --change before reading the whole tarball
@@ -469,6 +483,8 @@ class ImageStore:
     def import_directory(self, path: Path | str, ref: str | None, changes: Iterable[str] = (), *,
                          message: str = "") -> ImageInfo:
         """A root filesystem directory as a single-layer image (ownership, modes, xattrs preserved)."""
+        from runtime.images.changes import apply_changes
+
         tag = reference.normalize(ref) if ref else None
         changes = list(changes)
         apply_changes({}, changes)
@@ -486,6 +502,8 @@ class ImageStore:
 
     def _commit_import(self, staging: Path, layer: StagedLayer, tag: str | None, changes: Iterable[str],
                        comment: str) -> ImageInfo:
+        from runtime.images.changes import apply_changes
+
         config = new_image_config(diff_ids=[layer.diff_id], config=apply_changes({}, changes), comment=comment)
         image = self.stage_image(staging, config, [layer])
         image.tags = [tag] if tag else []
@@ -738,6 +756,8 @@ def _check_config(config_bytes: bytes, staged_layers: Sequence[StagedLayer]) -> 
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -772,7 +792,7 @@ class _Garbage:
             if layer_dir.is_symlink():
                 layer_dir.unlink()  # a layer shared by link (test caches): only the link is ours
                 continue
-            target = trash / f"trash-{os.getpid()}-{uuid.uuid4().hex}"
+            target = trash / f"trash-{os.getpid()}-{_random_hex()}"
             try:
                 os.rename(layer_dir, target)
             except FileNotFoundError:
@@ -793,7 +813,7 @@ def _remove_tree(path: Path, trash_dir: Path | None) -> None:
         return
     if trash_dir is not None:
         trash_dir.mkdir(parents=True, exist_ok=True)
-        aside = trash_dir / f"trash-{os.getpid()}-{uuid.uuid4().hex}"
+        aside = trash_dir / f"trash-{os.getpid()}-{_random_hex()}"
         try:
             os.rename(path, aside)
             path = aside

@@ -2,8 +2,8 @@
 (netns, veths, published ports, /etc files). State lives in the net_ tables (runtime.network.store).
 
 Kernel objects are named from the root (runtime.naming), so parallel roots never collide and every
-leftover is attributable. All netlink sockets are opened per operation in the calling thread: pyroute2 binds
-a socket to the thread (and so the netns) that created it.
+leftover is attributable. All netlink sockets are opened per operation in the calling thread: a netlink socket
+belongs to the netns of the thread that created it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import fcntl
 import ipaddress
 import json
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,27 @@ def _flock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Background:
+    """``fn`` in a thread of its own; ``join()`` waits for it and re-raises what it raised."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by join()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="hoist-network-bg", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _as_network_error(exc: BaseException, what: str) -> BaseException:
@@ -131,8 +153,7 @@ class NetworkManager:
                                      reserved=[str(a) for a in addressing.reserved], bridge=name, created=_now())
                     try:
                         bridge.ensure_bridge(ipr, name, row.gateway, subnet.prefixlen, _mtu(row))
-                        self.firewall.ensure_base()
-                        self.firewall.add_network(network_id, name, row.subnet, row.internal)
+                        self.firewall.setup_network(network_id, name, row.subnet, row.internal)
                         if not row.internal:
                             enable_ip_forward()
                         self._insert_network(row)
@@ -196,13 +217,22 @@ class NetworkManager:
 
     def _remove_network_locked(self, n: NetworkRow) -> None:
         last = all(other.id == n.id for other in self.store.networks())
-        if not last:  # the root's last network: removing the base chains below takes its rules with them
-            self.firewall.remove_network(n.id)
-        bridge.delete_link_by_name(n.bridge)  # no pyroute2 import on the teardown path
+        # The root's last network: removing the base chains takes its rules with them. The firewall update
+        # (iptables processes) and the bridge's deletion (the kernel waits out RCU grace periods, ~30 ms)
+        # touch independent objects (rules match the bridge by name), so they run at once.
+        firewall = Background(self.firewall.remove_base if last else lambda: self.firewall.remove_network(n.id))
+        try:
+            bridge.delete_link_by_name(n.bridge)
+        except BaseException:
+            firewall.join()
+            self._ensure_firewall(n)  # the network stays: so must its rules
+            raise
+        firewall.join()
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
-        if last:
-            self.firewall.remove_base()
+
+    def _ensure_firewall(self, n: NetworkRow) -> None:
+        self.firewall.setup_network(n.id, n.bridge, n.subnet, n.internal)
 
     def prune(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[str]:
         """Remove networks no container uses; returns their names. The default ``bridge`` network is never
@@ -359,14 +389,13 @@ class NetworkManager:
         finally:
             ipr.close()
 
-    def _ensure_network_objects(self, ipr: object, n: NetworkRow) -> None:
+    def _ensure_network_objects(self, ipr: bridge.Rtnl, n: NetworkRow) -> None:
         """Recreate a network's bridge and rules if they are gone (a reboot empties the kernel, not the
         state database)."""
         if bridge.link_index(ipr, n.bridge) is not None:
             return
         bridge.ensure_bridge(ipr, n.bridge, n.gateway, ipaddress.ip_network(n.subnet).prefixlen, _mtu(n))
-        self.firewall.ensure_base()
-        self.firewall.add_network(n.id, n.bridge, n.subnet, n.internal)
+        self._ensure_firewall(n)
         if not n.internal:
             enable_ip_forward()
 

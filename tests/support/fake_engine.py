@@ -43,6 +43,18 @@ def _matches(labels: Mapping[str, str], wanted: Mapping[str, str | None] | None)
     return True
 
 
+class _TickWatch:
+    def wait(self, timeout: float) -> bool:
+        time.sleep(min(timeout, 0.02))
+        return True
+
+    def __enter__(self) -> _TickWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 class FakeEngine:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or Path("/nonexistent-fake-root")
@@ -205,6 +217,10 @@ class FakeEngine:
         spec = c.spec
         return {m.target: (m.source if m.anonymous else f"anon-{c.name}-{m.target.strip('/')}")
                 for m in (spec.mounts if spec else []) if m.type == "volume" and (not m.source or m.anonymous)}
+
+    def container_watch(self, ids: Sequence[str]) -> _TickWatch:
+        """Scripted states change as time passes, not on events: a watch that wakes every 20 ms."""
+        return _TickWatch()
 
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,
                        all: bool = True) -> list[ContainerState]:

@@ -119,5 +119,17 @@ def test_cache_keys_are_source_texts(tmp_path: Path) -> None:
     cache = tmp_path / "cache.bin"
     _run(cache)
     data = marshal.loads(cache.read_bytes())
-    assert all(isinstance(k, str) and "def __create_fn__" in k for k in data)
+    assert all(isinstance(k, str) and "def __create_fn__" in k and isinstance(v, bytes) for k, v in data.items())
     assert json.dumps(sorted(data)[0])  # plain text keys
+
+
+def test_a_corrupt_entry_is_recompiled(tmp_path: Path) -> None:
+    import marshal
+
+    cache = tmp_path / "cache.bin"
+    first = _run(cache)
+    data = marshal.loads(cache.read_bytes())
+    cache.write_bytes(marshal.dumps({k: b"\x00garbage" for k in data}))
+    again = _run(cache)
+    assert again["compiles"] == first["compiles"] and again["repr"] == first["repr"]
+    assert _run(cache)["compiles"] == 0  # rewritten with good entries

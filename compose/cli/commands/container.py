@@ -11,72 +11,65 @@ from typing import Any
 
 HELP = "Manage containers"
 
-SUBCOMMANDS = ("create", "run", "start", "stop", "kill", "restart", "pause", "unpause", "rm", "inspect", "ls",
-               "logs", "exec", "top", "wait", "prune", "port")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
                "t": 1024**4}
 
 
-def _invoked_subcommand() -> str | None:
-    """The sub-command of a ``hoist container ...`` process, when this process is the hoist CLI itself.
-
-    create/run carry ~70 flags each; building them only when invoked saves ~25 ms per command.
-    In-process callers of ``main(argv)`` (tests) are not the CLI process: they get the full parser.
-    """
-    if not sys.argv or os.path.basename(sys.argv[0]) not in ("hoist", "main.py", "__main__.py"):
-        return None
-    words = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if "container" not in words or any(a in ("-h", "--help") for a in sys.argv[1:]):
-        return None
-    rest = words[words.index("container") + 1:]
-    return rest[0] if rest and rest[0] in SUBCOMMANDS else None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
-    invoked = _invoked_subcommand()
-    for name in ("create", "run"):
-        text = "Create and run a new container" if name == "run" else "Create a new container"
-        if invoked is not None and invoked != name:
-            sub.add_parser(name, help=text, add_help=False)
-            continue
-        _add_create_flags(sub.add_parser(name, help=text), run=name == "run")
-    p = sub.add_parser("start", help="Start one or more stopped containers")
+    from compose.cli.parsers import LazyParser
+
+    # One process runs one sub-command: each sub-parser gets its flags only when used (create/run carry ~70).
+    sub = parser.add_subparsers(dest="container_command", metavar="COMMAND", required=True,
+                                parser_class=LazyParser)
+    for name, text, aliases, populate in _SUBCOMMAND_PARSERS:
+        sub.add_parser(name, help=text, aliases=aliases, populate=populate)
+
+
+def _containers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def _start_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--attach", action="store_true", help="attach to the output and wait for the exit")
-    p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    for name, text in (("stop", "Stop one or more running containers"),
-                       ("restart", "Restart one or more containers")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("-t", "--time", "--timeout", dest="timeout", type=float, default=None,
-                       help="seconds to wait before killing the container")
-        p.add_argument("-s", "--signal", default=None, help="signal to send (default: the container's)")
-        p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    p = sub.add_parser("kill", help="Kill one or more running containers")
+    _containers(p)
+
+
+def _stop_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--time", "--timeout", dest="timeout", type=float, default=None,
+                   help="seconds to wait before killing the container")
+    p.add_argument("-s", "--signal", default=None, help="signal to send (default: the container's)")
+    _containers(p)
+
+
+def _kill_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-s", "--signal", default="SIGKILL", help="signal to send")
-    p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    for name in ("pause", "unpause"):
-        p = sub.add_parser(name, help=f"{name.capitalize()} all processes within one or more containers")
-        p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    p = sub.add_parser("rm", help="Remove one or more containers")
+    _containers(p)
+
+
+def _rm_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="force the removal of a running container")
     p.add_argument("-v", "--volumes", action="store_true", help="remove anonymous volumes of the container")
-    p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    p = sub.add_parser("inspect", help="Display detailed information on one or more containers")
-    p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    p = sub.add_parser("ls", aliases=["ps", "list"], help="List containers")
+    _containers(p)
+
+
+def _ls_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default: running only)")
     p.add_argument("-q", "--quiet", action="store_true", help="only display container ids")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("--filter", action="append", default=[], help="filter output (label=KEY[=VALUE], name=, status=)")
     p.add_argument("--format", default=None, help="'json' for one JSON object per line")
-    p = sub.add_parser("logs", help="Fetch the logs of a container")
+
+
+def _logs_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="follow log output")
     p.add_argument("-n", "--tail", default="all", help="number of lines to show from the end")
     p.add_argument("--since", default=None, help="show logs since a timestamp (RFC 3339)")
     p.add_argument("--until", default=None, help="show logs before a timestamp (RFC 3339)")
     p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
     p.add_argument("container", metavar="CONTAINER")
-    p = sub.add_parser("exec", help="Execute a command in a running container")
+
+
+def _exec_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-d", "--detach", action="store_true", help="run the command in the background")
     p.add_argument("-e", "--env", action="append", default=[], help="set environment variables")
     p.add_argument("-u", "--user", default=None, help="username or UID (format: <name|uid>[:<group|gid>])")
@@ -86,15 +79,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--privileged", action="store_true", help="give extended privileges to the command")
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
-    p = sub.add_parser("top", help="Display the running processes of a container")
+
+
+def _container_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
-    p = sub.add_parser("wait", help="Block until one or more containers stop, then print their exit codes")
-    p.add_argument("containers", nargs="+", metavar="CONTAINER")
-    p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
+
+
+def _port_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER", help="the container (name or id)")
     p.add_argument("private_port", nargs="?", default=None, metavar="PRIVATE_PORT[/PROTO]",
                    help="only this container port (tcp unless /udp): print its host addresses")
-    p = sub.add_parser("prune", help="Remove all stopped containers")
+
+
+def _prune_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="filter (label=KEY[=VALUE])")
 
@@ -159,6 +156,36 @@ def _add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+
+def _create_flags(p: argparse.ArgumentParser) -> None:
+    _add_create_flags(p, run=False)
+
+
+def _run_flags(p: argparse.ArgumentParser) -> None:
+    _add_create_flags(p, run=True)
+
+
+# (name, help, aliases, adds its arguments), in the order `hoist container --help` lists them.
+_SUBCOMMAND_PARSERS: tuple[tuple[str, str, list[str], Callable[[argparse.ArgumentParser], None]], ...] = (
+    ("create", "Create a new container", [], _create_flags),
+    ("run", "Create and run a new container", [], _run_flags),
+    ("start", "Start one or more stopped containers", [], _start_flags),
+    ("stop", "Stop one or more running containers", [], _stop_flags),
+    ("restart", "Restart one or more containers", [], _stop_flags),
+    ("kill", "Kill one or more running containers", [], _kill_flags),
+    ("pause", "Pause all processes within one or more containers", [], _containers),
+    ("unpause", "Unpause all processes within one or more containers", [], _containers),
+    ("rm", "Remove one or more containers", [], _rm_flags),
+    ("inspect", "Display detailed information on one or more containers", [], _containers),
+    ("ls", "List containers", ["ps", "list"], _ls_flags),
+    ("logs", "Fetch the logs of a container", [], _logs_flags),
+    ("exec", "Execute a command in a running container", [], _exec_flags),
+    ("top", "Display the running processes of a container", [], _container_flag),
+    ("wait", "Block until one or more containers stop, then print their exit codes", [], _containers),
+    ("port", "List port mappings or a specific mapping for the container", [], _port_flags),
+    ("prune", "Remove all stopped containers", [], _prune_flags),
+)
 
 
 # ------------------------------------------------------------------------------------------- parsing

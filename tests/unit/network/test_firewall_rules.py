@@ -94,3 +94,28 @@ def test_save_parses_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(firewall, "_run", lambda *a, **k: subprocess.CompletedProcess([], 0, text, ""))
     assert firewall.save(("filter", "nat")) == {"filter": [":INPUT ACCEPT [0:0]", "-A INPUT -j ACCEPT"],
                                                 "nat": [":X - [0:0]", "-A X -j RETURN"]}
+
+
+def test_setup_network_on_a_clean_host_is_one_restore_of_base_and_network(applied) -> None:
+    firewall.Firewall("abcde").setup_network("f" * 64, "hstabcdebffff", "10.1.0.0/24", internal=False)
+    real = [batch for batch in applied if any(batch.values())]  # restore() runs no process for an empty one
+    assert len(real) == 1
+    fwd, nat = real[0]["filter"], real[0]["nat"]
+    assert fwd[0] == "-N HOIST-abcde-FWD" and fwd[-1].endswith("-i hstabcdebffff -m comment --comment "
+                                                               "hoist:abcde:net:ffffffffffff -j ACCEPT")
+    assert nat[:2] == ["-N HOIST-abcde-DNAT", "-N HOIST-abcde-POST"]
+    assert nat[-1].startswith("-A HOIST-abcde-POST -s 10.1.0.0/24 ! -o hstabcdebffff")
+
+
+def test_setup_network_with_the_base_in_place_replaces_only_that_networks_rules(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[dict[str, list[str]]] = []
+    monkeypatch.setattr(firewall, "restore", lambda tables: batches.append(tables))
+    saved = {"filter": SAVED["filter"], "nat": [":HOIST-abcde-DNAT - [0:0]", *SAVED["nat"]]}
+    monkeypatch.setattr(firewall, "save", lambda tables: saved)
+    firewall.Firewall("abcde").setup_network("1" * 64, "hstabcdeb1", "10.3.0.0/24", internal=True)
+    assert len(batches) == 1
+    fwd = batches[0]["filter"]
+    assert fwd[0] == '-D HOIST-abcde-FWD -o hstabcdeb1 -m comment --comment "hoist:abcde:net:111111111111" -j DROP'
+    assert not any(line.startswith("-N") for line in fwd + batches[0]["nat"])
+    assert fwd[1].startswith("-A HOIST-abcde-FWD -i hstabcdeb1 -o hstabcdeb1 ")

@@ -37,6 +37,21 @@ def test_v2_files(tmp_path, monkeypatch):
     assert _read(d / "cgroup.freeze") == "1" and cg.is_frozen()
 
 
+def test_v2_controllers_already_delegated_are_not_written_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    parent = tmp_path / naming.cgroup_parent(Path("/r"))
+    parent.mkdir()
+    for level in (tmp_path, parent):
+        (level / "cgroup.subtree_control").write_text("cpuset cpu memory pids\n")
+    (parent / "cgroup.subtree_control").write_text("cpu memory\n")
+    ContainerCgroups(Path("/r"), "c1").make_dirs()
+    # a fake file keeps only the last write: the root's is untouched, the parent's got the last missing one
+    assert _read(tmp_path / "cgroup.subtree_control") == "cpuset cpu memory pids"
+    assert _read(parent / "cgroup.subtree_control") == "+pids"
+    assert (parent / "c1").is_dir()
+
+
 def test_v1_files_and_device_rules(tmp_path, monkeypatch):
     monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
     for c in cgroups.V1_CONTROLLERS:
