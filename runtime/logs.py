@@ -104,17 +104,35 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
               follow: bool = False, running: Callable[[], bool] | None = None,
               poll: float = 0.05) -> Iterator[dict[str, str]]:
     """Records oldest first; with ``follow`` keep reading until ``running()`` turns false."""
-    records: Iterator[dict[str, str]] = (
-        r for f in _files_oldest_first(path) for r in (_parse(line) for line in f.read_bytes().splitlines())
-        if r is not None)
+    # The live file is read once, here, and following resumes exactly after the last complete line that read
+    # saw. (A size taken apart from the read let lines written in between be yielded twice: seen with `run`
+    # of a quick command.)
+    live, inode = b"", None
+    try:
+        with open(path, "rb") as f:
+            inode = os.fstat(f.fileno()).st_ino
+            live = f.read()
+    except FileNotFoundError:
+        pass
+    offset = live.rfind(b"\n") + 1 if follow else len(live)
+
+    def lines() -> Iterator[bytes]:
+        for rotated in _files_oldest_first(path):
+            if rotated == path:
+                continue
+            try:
+                yield from rotated.read_bytes().splitlines()
+            except FileNotFoundError:
+                continue  # rotated away meanwhile
+        yield from live[:offset].splitlines()
+
+    records: Iterator[dict[str, str]] = (r for r in (_parse(line) for line in lines()) if r is not None)
     if tail is not None and tail >= 0:
         records = iter(deque(records, maxlen=tail)) if tail else iter(())
 
     def keep(r: dict[str, str]) -> bool:
         return (since is None or r["time"] >= since) and (until is None or r["time"] < until)
 
-    offset = path.stat().st_size if path.exists() else 0
-    inode = path.stat().st_ino if path.exists() else None
     yield from (r for r in records if keep(r))
     if not follow:
         return

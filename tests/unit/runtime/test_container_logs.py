@@ -53,3 +53,27 @@ def test_splitter_keeps_partial_lines_until_flush():
     assert s.feed(b"tail") == []
     assert s.flush() == ["tail"]
     assert len(s.feed(b"x" * 40000)) == 2  # very long lines are split, as docker does
+
+
+def test_follow_yields_each_line_once_and_completes_a_line_cut_at_the_snapshot(tmp_path):
+    """Following resumes right after the last complete line the first read saw: a line half-written at
+    that moment comes whole, once (it used to be lost, and lines written around the read came twice)."""
+    path = tmp_path / "container.log"
+    w = LogWriter(path, max_size=0, max_files=1)
+    w.write("stdout", "one\n")
+    w.write("stdout", "two\n")
+    with open(path, "ab") as f:
+        f.write(b'{"time": "x", "stream": "stdout", "te')  # a line still being written
+    done = []
+    reader = read_logs(path, follow=True, running=lambda: not done, poll=0)
+    seen = [next(reader)["text"]]  # the snapshot is taken here
+    with open(path, "ab") as f:
+        f.write(b'xt": "three\\n"}\n')
+    seen.append(next(reader)["text"])
+    seen.append(next(reader)["text"])
+    w.write("stdout", "four\n")
+    seen.append(next(reader)["text"])
+    done.append(True)
+    seen += [r["text"] for r in reader]
+    w.close()
+    assert seen == ["one\n", "two\n", "three\n", "four\n"]
