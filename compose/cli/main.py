@@ -1,7 +1,7 @@
 """Entry point: global flags as docker compose has them, one module per command, one error boundary.
 
 Start-up time is a feature: this module and every command module import only the standard library at
-module level. Heavy libraries (networkx, jsonschema, pyroute2, rich) are imported inside ``run``.
+module level. Heavy libraries (networkx, jsonschema, rich) are imported inside ``run``.
 """
 
 from __future__ import annotations
