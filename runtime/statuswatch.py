@@ -54,7 +54,8 @@ class StatusWatch:
     def __init__(self, directories: Sequence[Path], filename: str) -> None:
         self.filename = filename.encode()
         self._fd: int | None = None
-        if not _instances.acquire(blocking=False):
+        self._slots = _instances  # released to the budget it was taken from, whenever the close completes
+        if not self._slots.acquire(blocking=False):
             return  # wait() falls back to short sleeps
         try:
             libc = _inotify()
@@ -62,7 +63,7 @@ class StatusWatch:
         except OSError:  # no usable libc inotify
             fd = -1
         if fd < 0:  # EMFILE (max_user_instances) or no inotify: wait() falls back to short sleeps
-            _instances.release()
+            self._slots.release()
             return
         self._fd = fd
         for directory in directories:
@@ -103,13 +104,22 @@ class StatusWatch:
         return False
 
     def close(self) -> None:
+        """Returns at once: closing an inotify instance waits out an SRCU grace period in the kernel
+        (fsnotify group teardown, measured 10-20 ms here), which would add to every stop and every wait
+        for a condition. A daemon thread closes it; the slot frees once it is really gone."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-            _instances.release()
+            fd, self._fd = self._fd, None
+            threading.Thread(target=_close_instance, args=(fd, self._slots), name="hoist-inotify-close", daemon=True).start()
 
     def __enter__(self) -> StatusWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close_instance(fd: int, slots: threading.BoundedSemaphore) -> None:
+    try:
+        os.close(fd)
+    finally:
+        slots.release()
