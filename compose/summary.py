@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from compose import labels as L
-from runtime.api import ContainerState
+from runtime.api import ContainerState, EngineAPI, ImageConfig
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -77,11 +77,27 @@ def status_text(c: ContainerState, now: datetime | None = None) -> str:
     return c.status.capitalize()
 
 
-def command_text(c: ContainerState) -> str:
+def command_text(c: ContainerState, image: ImageConfig | None = None) -> str:
+    """What the container runs, as docker shows it: the spec's entrypoint and command combined with the
+    image's (``image``, when known) by Docker's rules."""
+    from runtime.containers.defaults import combine_command
+
     argv: list[str] = []
     if c.spec is not None:
-        argv = list(c.spec.entrypoint or []) + list(c.spec.command or [])
+        argv = combine_command(image.entrypoint if image else None, image.cmd if image else None,
+                               c.spec.entrypoint, c.spec.command)
     return '"' + shlex.join(argv) + '"' if argv else '""'
+
+
+def image_configs(engine: EngineAPI, containers: list[ContainerState]) -> dict[str, ImageConfig]:
+    """Image id -> config for the containers' images that are still in the store (one look-up each)."""
+    out: dict[str, ImageConfig] = {}
+    for image_id in {c.image_id for c in containers if c.image_id}:
+        try:
+            out[image_id] = engine.image_inspect(image_id).config
+        except Exception:  # noqa: BLE001 - removed since: the command shows without the image's part
+            continue
+    return out
 
 
 def ports_text(c: ContainerState) -> str:
@@ -105,7 +121,7 @@ def publishers(c: ContainerState) -> list[dict[str, Any]]:
     return sorted(out, key=lambda p: (p["TargetPort"], p["Protocol"], p["URL"]))
 
 
-def summary(c: ContainerState, now: datetime | None = None) -> dict[str, Any]:
+def summary(c: ContainerState, now: datetime | None = None, image: ImageConfig | None = None) -> dict[str, Any]:
     created = _parse_time(c.created)
     now = now or datetime.now(UTC)
     mounts = [m.source if m.type == "volume" else m.target for m in (c.spec.mounts if c.spec else [])]
@@ -115,7 +131,7 @@ def summary(c: ContainerState, now: datetime | None = None) -> dict[str, Any]:
         "Name": c.name,
         "Names": [c.name],
         "Image": c.image,
-        "Command": command_text(c).strip('"'),
+        "Command": command_text(c, image).strip('"'),
         "Project": c.labels.get(L.PROJECT, ""),
         "Service": c.labels.get(L.SERVICE, ""),
         "Created": int(created.timestamp()) if created else 0,

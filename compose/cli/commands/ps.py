@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from compose import labels as L
     from compose.cli.projectctx import light_context
     from compose.errors import UsageError
-    from compose.summary import command_text, ports_text, status_text, summary
+    from compose.summary import command_text, image_configs, ports_text, status_text, summary
 
     ctx = light_context(args)
     for name in args.services:
@@ -61,15 +61,17 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         out.write("".join(f"{c.id}\n" for c in containers))  # full ids, as compose prints them
         return 0
+    images = image_configs(ctx.engine, containers)
     if args.format == "json":
-        out.write("".join(json.dumps(summary(c)) + "\n" for c in containers))
+        out.write("".join(json.dumps(summary(c, image=images.get(c.image_id))) + "\n" for c in containers))
         return 0
     if args.format != "table":
         raise UsageError(f"unsupported format {args.format!r}", hint='use "table" or "json"')
     rows = [("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")]
     for c in containers:
-        s = summary(c)
-        cmd = command_text(c)
+        image = images.get(c.image_id)
+        s = summary(c, image=image)
+        cmd = command_text(c, image)
         if not args.no_trunc and len(cmd) > 22:
             cmd = cmd[:20] + "…\""
         rows.append((c.name, c.image, cmd, s["Service"], s["RunningFor"], status_text(c), ports_text(c)))

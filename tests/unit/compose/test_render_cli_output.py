@@ -130,6 +130,26 @@ def test_status_words() -> None:
     assert human_duration(3 * 3600) == "3 hours"
 
 
+def test_command_shows_what_runs_with_the_images_parts() -> None:
+    from compose.summary import command_text, summary
+    from runtime.api import ContainerSpec, ImageConfig
+
+    image = ImageConfig(entrypoint=["docker-entrypoint.sh"], cmd=["redis-server", "--save", ""])
+    base = dict(id="0" * 64, name="n", image="i", image_id="x", labels={}, created="2024-01-01T00:00:00Z",
+                status="running")
+
+    def text(spec: ContainerSpec, img: ImageConfig | None = image) -> str:
+        return command_text(ContainerState(**base, spec=spec), img)  # type: ignore[arg-type]
+
+    assert text(ContainerSpec(name="n", image="i")) == '"docker-entrypoint.sh redis-server --save \'\'"'
+    assert text(ContainerSpec(name="n", image="i", command=["sh"])) == '"docker-entrypoint.sh sh"'
+    assert text(ContainerSpec(name="n", image="i", entrypoint=["sleep"], command=["5"])) == '"sleep 5"'
+    assert text(ContainerSpec(name="n", image="i", entrypoint=["env"])) == '"env"'  # entrypoint drops CMD
+    assert text(ContainerSpec(name="n", image="i"), None) == '""'  # image gone: only the spec's part
+    state = ContainerState(**base, spec=ContainerSpec(name="n", image="i"))  # type: ignore[arg-type]
+    assert summary(state, image=image)["Command"] == "docker-entrypoint.sh redis-server --save ''"
+
+
 def test_only_the_invoked_command_is_built() -> None:
     import sys
 
