@@ -6,7 +6,7 @@ every supervisor, so all of them share its pages. It is started on demand by the
 once it has been idle (no supervisors of its own left) for ``idle_exit()`` seconds. If it is killed, its
 supervisors carry on (re-parented to init) and the next request starts a new server.
 
-Protocol on ``<run dir>/launcher.sock``: the client sends ``start <container id>\\n``; the supervisor itself
+Protocol on ``<run dir>/launcher-<code tag>.sock``: the client sends ``start <container id>\\n``; the supervisor itself
 answers on that connection with one JSON line when the container runs (or failed to start) and another
 when it has exited for good (unless the client hung up).
 """
@@ -26,9 +26,37 @@ from pathlib import Path
 
 from runtime import naming
 
-SOCKET_NAME = "launcher.sock"
-LOCK_NAME = "launcher.lock"
 DEFAULT_IDLE_EXIT = 2.0
+# What a launcher forks runs the code the launcher loaded when it started. So that code edited or upgraded
+# since never supervises a new container, launchers are told apart by a tag of the runtime's sources: a
+# client finds (or starts) the launcher of *its* code; an older one keeps its supervisors and exits when idle.
+_CODE_DIRS = ("", "containers", "network")
+_code_tag: str | None = None
+
+
+def code_tag() -> str:
+    """8 hex digits over the name, size and mtime of the runtime's modules (the supervisor's import closure
+    lies within these directories): ~70 stats, computed once per process."""
+    global _code_tag
+    if _code_tag is None:
+        _code_tag = sources_tag(Path(__file__).resolve().parent)
+    return _code_tag
+
+
+def sources_tag(base: Path, subdirs: tuple[str, ...] = _CODE_DIRS) -> str:
+    import zlib
+
+    crc = 0
+    for sub in subdirs:
+        try:
+            entries = sorted(os.scandir(base / sub), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                st = entry.stat()
+                crc = zlib.crc32(f"{sub}/{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode(), crc)
+    return f"{crc:08x}"
 
 
 def idle_exit() -> float:
@@ -40,8 +68,8 @@ def idle_exit() -> float:
 CONNECT_TIMEOUT = 10.0
 
 
-def socket_path(root: Path) -> Path:
-    return naming.run_dir(root) / SOCKET_NAME
+def socket_path(root: Path, tag: str | None = None) -> Path:
+    return naming.run_dir(root) / f"launcher-{tag or code_tag()}.sock"
 
 
 # ----------------------------------------------------------------------------------------------- client
@@ -87,7 +115,7 @@ def _connect(root: Path) -> socket.socket:
         return conn
     run = naming.run_dir(root)
     run.mkdir(parents=True, exist_ok=True)
-    with open(run / LOCK_NAME, "a") as lock:
+    with open(run / f"launcher-{code_tag()}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one spawner at a time; the others find its server
         conn = _try_connect(path)
         if conn is not None:
@@ -105,7 +133,8 @@ def _connect(root: Path) -> socket.socket:
 def _spawn_server(root: Path) -> None:
     """Start ``serve(root)`` in a fresh, detached ``python -S`` (no site: nothing but what it imports)."""
     project = str(Path(__file__).resolve().parent.parent)
-    code = f"import sys; sys.path.insert(0, {project!r}); from runtime.launcher import serve; serve({str(root)!r})"
+    code = (f"import sys; sys.path.insert(0, {project!r}); from runtime.launcher import serve; "
+            f"serve({str(root)!r}, {code_tag()!r})")  # the client's tag: where it waits for the server
     argv = [sys.executable, "-S", "-c", code]
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOIST_ROOT": str(root),
            "HOIST_LAUNCHER_IDLE": str(idle_exit())}
@@ -130,11 +159,11 @@ def _spawn_server(root: Path) -> None:
 # ----------------------------------------------------------------------------------------------- server
 
 
-def serve(root: str) -> None:
+def serve(root: str, tag: str | None = None) -> None:
     root_path = Path(root)
     from runtime import supervisor  # everything a supervisor needs, loaded once and shared by all
 
-    path = socket_path(root_path)
+    path = socket_path(root_path, tag)
     path.parent.mkdir(parents=True, exist_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:

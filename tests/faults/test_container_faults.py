@@ -140,3 +140,34 @@ def test_directory_of_a_create_killed_before_its_row_is_collected(hoist_root, en
     assert [s.name for s in open_engine(hoist_root).container_list(all=True)] == [sleeper.name]
     assert not abandoned.exists()
     assert in_progress.exists()  # young: perhaps another process is creating it right now
+
+
+def test_changed_runtime_code_gets_its_own_launcher(engine, busybox_image, unique_id, monkeypatch):
+    """A launcher forks supervisors from the code it loaded: after an upgrade (another code tag), new
+    containers go to a new launcher, while the old one keeps its running supervisors until they exit."""
+    from runtime import launcher
+
+    def spec(n: int) -> ContainerSpec:
+        return ContainerSpec(name=f"v{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
+                             network_mode="none", stop_grace_period=0.2)
+
+    engine.container_create(spec(1))
+    engine.container_start(spec(1).name)
+    old_socket = launcher.socket_path(engine.root)
+    assert old_socket.exists()
+    monkeypatch.setattr(launcher, "_code_tag", "0badc0de")  # as if the sources had changed since
+    fresh = open_engine(engine.root)
+    fresh.container_create(spec(2))
+    fresh.container_start(spec(2).name)
+    new_socket = launcher.socket_path(engine.root)
+    assert new_socket != old_socket and new_socket.exists() and old_socket.exists()
+    sups = {_status_file(fresh, spec(n).name)["supervisor_pid"] for n in (1, 2)}
+    parents = {int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]) for p in sups}
+    assert len(parents) == 2  # two launchers, one per code tag
+    for n in (1, 2):
+        assert fresh.container_inspect(spec(n).name).status == "running"
+        fresh.container_remove(spec(n).name, force=True)
+    deadline = time.monotonic() + 10  # both exit once idle (HOIST_LAUNCHER_IDLE=0.1 here)
+    while old_socket.exists() or new_socket.exists():
+        assert time.monotonic() < deadline, "a launcher outlived its supervisors"
+        time.sleep(0.02)
