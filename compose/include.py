@@ -26,7 +26,7 @@ SubProjectLoader = Callable[[list[str], str, Mapping[str, str], tuple[str, ...]]
 def _entries(value: Any, sources: SourceMap) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ConfigError("include must be a list", location=sources.get(("include",)))
-    out = []
+    out: list[dict[str, Any]] = []
     for item in value:
         if isinstance(item, str):
             out.append({"path": [item]})

@@ -348,7 +348,7 @@ def unique_key(kind: str, item: Any) -> Any:
 
 
 def _merge_unique(m: _Merger, base: Any, over: Any, opath: KeyPath, rpath: KeyPath) -> Any:
-    kind = rpath[-1] if rpath[-2] != "build" else "secrets_build"
+    kind = str(rpath[-1]) if rpath[-2] != "build" else "secrets_build"
     result = list(_as_list(base))
     positions = {unique_key(kind, item): i for i, item in enumerate(result)}
     for i, item in enumerate(_as_list(over)):

@@ -647,7 +647,7 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
             return _convert(args[0], value, name)
         return value
     if dataclasses.is_dataclass(hint):
-        return build(hint, value) if isinstance(value, dict) else value
+        return build(typing.cast(type, hint), value) if isinstance(value, dict) else value
     if origin is list:
         (item,) = typing.get_args(hint)
         return [_convert(item, v, name) for v in value] if isinstance(value, list) else value

@@ -225,7 +225,7 @@ def parse_port_spec(item: Any) -> list[dict[str, Any]]:
         pubs = [None] * len(targets)
     out = []
     for target, pub in zip(targets, pubs, strict=True):
-        entry: dict[str, Any] = {"mode": "ingress"}
+        entry = {"mode": "ingress"}
         if host_ip:
             entry["host_ip"] = host_ip
         entry["target"] = target

@@ -52,7 +52,7 @@ def rebase_service(service: dict[str, Any], base: str) -> dict[str, Any]:
         files = out["label_file"] if isinstance(out["label_file"], list) else [out["label_file"]]
         out["label_file"] = [_abs(f, base) for f in files]
     if isinstance(out.get("volumes"), list):
-        vols = []
+        vols: list[Any] = []
         for v in out["volumes"]:
             if isinstance(v, str):
                 vols.append(_short_volume(v, base))

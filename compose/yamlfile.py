@@ -192,7 +192,7 @@ def _loader_class() -> type:
     from yaml.resolver import BaseResolver
 
     try:
-        from yaml.cyaml import CParser as Parser
+        from yaml.cyaml import CParser as Parser  # type: ignore[attr-defined]
     except ImportError:  # no libyaml: the pure-Python parser and composer
         from yaml.composer import Composer
         from yaml.parser import Parser as PyParser

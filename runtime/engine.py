@@ -254,7 +254,7 @@ class Engine:
             finished_at=st.finished_at, restart_count=st.restart_count,
             health=health["Status"] if health else None,  # type: ignore[arg-type]
             health_log=[HealthLogEntry(start=e["Start"], end=e["End"], exit_code=e["ExitCode"], output=e["Output"])
-                        for e in (health or {}).get("Log", [])],  # type: ignore[union-attr]
+                        for e in (health or {}).get("Log", [])],  # type: ignore[union-attr,attr-defined]
             health_failing_streak=int(health["FailingStreak"]) if health else 0,  # type: ignore[call-overload]
             error=st.error,
             endpoints=rec.endpoints, ports=rec.ports, spec=rec.spec)

@@ -116,7 +116,7 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
         pass
     offset = live.rfind(b"\n") + 1 if follow else len(live)
 
-    def lines() -> Iterator[bytes]:
+    def snapshot_lines() -> Iterator[bytes]:
         for rotated in _files_oldest_first(path):
             if rotated == path:
                 continue
@@ -126,7 +126,7 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
                 continue  # rotated away meanwhile
         yield from live[:offset].splitlines()
 
-    records: Iterator[dict[str, str]] = (r for r in (_parse(line) for line in lines()) if r is not None)
+    records: Iterator[dict[str, str]] = (r for r in (_parse(line) for line in snapshot_lines()) if r is not None)
     if tail is not None and tail >= 0:
         records = iter(deque(records, maxlen=tail)) if tail else iter(())
 

@@ -111,7 +111,7 @@ class Supervisor:
             # The attach's grace period runs from here, behind the fork and PID 1's mounts; so do the limits
             # (``_limit_and_attach``): PID 1 runs nothing of the user's before both are in place.
             priming = self.cgroups.prime_attach()
-            limits = Limits(**self.plan.limits)  # type: ignore[arg-type]
+            limits: Limits | None = Limits(**self.plan.limits)  # type: ignore[arg-type]
             step = "DNS resolver"
             self._start_resolver()
             step = "attach socket"

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from runtime.api import VolumeInfo, VolumeSpec
@@ -89,7 +89,7 @@ class VolumeStore:
         infos = [self._info(r) for r in self.db.query("SELECT * FROM volumes ORDER BY name")]
         return [v for v in infos if labels_match(v.labels, labels)]
 
-    def remove(self, name: str, users: list[str], force: bool = False) -> None:
+    def remove(self, name: str, users: Sequence[str], force: bool = False) -> None:
         """``users``: names of the containers that mount the volume (any state): in use means Conflict."""
         self.inspect(name)
         if users:

@@ -237,7 +237,7 @@ def _reap(pid: int) -> None:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
@@ -300,6 +300,20 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
         os.makedirs(plan.cwd, mode=0o755, exist_ok=True)
         os.chdir(plan.cwd)
 
+    def apply_mounts() -> None:
+        for m in plan.mounts:
+            mounts.apply_mount(merged, m)
+
+    def bind_etc_files() -> None:
+        for container_path, host_path in plan.etc_files.items():
+            mounts.bind_etc_file(merged, container_path, host_path)
+
+    def names() -> None:
+        if plan.hostname:
+            sc.sethostname(plan.hostname)
+        if plan.domainname:
+            sc.setdomainname(plan.domainname)
+
     host_net = plan.network == "host"
     return [
         ("session", session),
@@ -309,14 +323,13 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
         ("mount /proc /dev /sys", lambda: rootfs.mount_special(merged, plan.shm_size, cgroup_dirs, host_net)),
         ("devices", lambda: rootfs.make_devices(merged, plan.devices)),
         ("console", terminal),
-        ("mounts", lambda: [mounts.apply_mount(merged, m) for m in plan.mounts] and None),
-        ("etc files", lambda: [mounts.bind_etc_file(merged, c, h) for c, h in plan.etc_files.items()] and None),
+        ("mounts", apply_mounts),
+        ("etc files", bind_etc_files),
         ("pivot_root", lambda: rootfs.pivot(merged)),
         ("sysctls", lambda: security.apply_sysctls(plan.sysctls)),
         ("masked paths", rootfs.mask_paths),
         ("read-only rootfs", lambda: rootfs.remount_root_readonly() if plan.read_only else None),
-        ("hostname", lambda: (sc.sethostname(plan.hostname) if plan.hostname else None,
-                              sc.setdomainname(plan.domainname) if plan.domainname else None) and None),
+        ("hostname", names),
         ("oom_score_adj", lambda: security.apply_oom_score_adj(plan.oom_score_adj)),
         ("ulimits", lambda: security.apply_ulimits(plan.ulimits)),
         ("user", resolve),
