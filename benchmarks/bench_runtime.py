@@ -21,44 +21,24 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks._measure import alternate as _alternate
+from benchmarks._measure import oci_bundle as _oci_bundle
+from benchmarks._measure import row as _row
+from benchmarks._measure import time_call as _time
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 HOIST = str(PROJECT_DIR / ".venv" / "bin" / "hoist")
 
 
-def _time(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
-def _alternate(ours: Callable[[], object], ref: Callable[[], object], runs: int) -> tuple[float, float]:
-    ours()
-    ref()  # warm caches (page cache, the launcher) before measuring either
-    a, b = [], []
-    for _ in range(runs):
-        a.append(_time(ours))
-        b.append(_time(ref))
-    return statistics.median(a), statistics.median(b)
 
 
-def _row(name: str, ours: float, ref: float, ref_name: str, target: str = "") -> None:
-    print(f"{name:<44} hoist {ours * 1000:7.1f} ms   {ref_name:<18} {ref * 1000:7.1f} ms   "
-          f"ratio {ours / ref:5.2f}  {target}")
 
 
-def _oci_bundle(rootfs: Path, workdir: Path) -> Path:
-    bundle = workdir / "bundle"
-    bundle.mkdir()
-    subprocess.run(["runc", "spec", "--bundle", str(bundle)], check=True)
-    config = json.loads((bundle / "config.json").read_text())
-    config["root"] = {"path": str(rootfs), "readonly": True}
-    config["process"]["args"] = ["/bin/true"]
-    config["process"]["terminal"] = False
-    (bundle / "config.json").write_text(json.dumps(config))
-    return bundle
 
 
 def _smaps(pid: int) -> tuple[int, int]:

@@ -35,7 +35,31 @@ def hex_of(digest: str) -> str:
     return check_digest(digest)[len("sha256:"):]
 
 
-class HashingReader:
+class ForwardReader:
+    """The file-object surface (tarfile, gzip, shutil read through it) of a forward-only reader whose
+    ``read(n)`` does the work: hashing, counting, teeing."""
+
+    def read(self, n: int = -1) -> bytes:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """Read to the end (whatever reading verifies, it verifies), discarding the bytes."""
+        while self.read(CHUNK):
+            pass
+
+
+class HashingReader(ForwardReader):
     """Reads from ``source``, hashes what passes, and optionally copies it to ``sink`` (a file descriptor)."""
 
     def __init__(self, source: BinaryIO, sink_fd: int | None = None) -> None:
@@ -54,21 +78,6 @@ class HashingReader:
                 while view:
                     view = view[os.write(self.sink_fd, view):]
         return data
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
 
     @property
     def digest(self) -> str:

@@ -33,6 +33,7 @@ from typing import BinaryIO
 
 from runtime.errors import RegistryError
 from runtime.images.auth import Challenge, Credentials, parse_challenges
+from runtime.images.blobs import ForwardReader
 
 # ----------------------------------------------------------------------------------------- media types
 
@@ -589,7 +590,7 @@ class RegistryClient:
         return RegistryError(message)
 
 
-class BlobReader:
+class BlobReader(ForwardReader):
     """One blob's bytes as they arrive from the registry: hashed on the way, verified at the end.
 
     ``read`` raises :class:`TransferInterrupted` when the connection fails or closes early, and a
@@ -629,22 +630,6 @@ class BlobReader:
         if self._on_bytes:
             self._on_bytes(len(chunk))
         return chunk
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def drain(self) -> None:
-        """Read to the end (and so verify), discarding the bytes."""
-        while self.read(CHUNK):
-            pass
 
     def _finish(self) -> None:
         # http.client's read(n) returns b"" when the peer closes early; what the response still

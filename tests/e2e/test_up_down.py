@@ -248,9 +248,9 @@ def test_run_one_off_exit_code_and_cleanup(hoist: Hoist, busybox_image: str) -> 
 
 def test_run_is_interactive_as_compose_run(hoist: Hoist, busybox_image: str) -> None:
     """A TTY when our stdin is a terminal (whatever the service's `tty:`), stdin forwarded otherwise (-T)."""
-    import select
     import subprocess
-    import time
+
+    from tests.support.pty import PtyReader
 
     compose(hoist, busybox_image, """
   tool:
@@ -265,24 +265,12 @@ def test_run_is_interactive_as_compose_run(hoist: Hoist, busybox_image: str) -> 
     proc = subprocess.Popen(hoist.argv("run", "--rm", "tool", "sh"), cwd=hoist.workdir, env={**hoist.env, "TERM": "dumb"},
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
-    seen = b""
-
-    def expect(token: bytes, timeout: float = 20) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while token not in seen:
-            assert time.monotonic() < deadline, f"no {token!r} in {seen!r}"
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
-
+    out = PtyReader(master)
     try:
-        expect(b"# ")  # the prompt of an interactive shell
+        out.expect(b"# ")  # the prompt of an interactive shell
         os.write(master, b"tty; echo $((6*7))\r")
-        expect(b"42")
-        assert b"/dev/pts/0" in seen
+        out.expect(b"42")
+        assert b"/dev/pts/0" in out.seen
         os.write(master, b"exit 7\r")
         assert proc.wait(timeout=20) == 7
     finally:

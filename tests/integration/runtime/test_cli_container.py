@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.pty import PtyReader
+
 PROJECT = Path(__file__).resolve().parents[3]
 
 
@@ -76,24 +78,12 @@ def test_run_it_gives_an_interactive_shell(hoist_root, busybox_image):
                              "--network", "none", busybox_image, "sh"], cwd=PROJECT, env=env, stdin=slave,
                             stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
-    seen = b""
-
-    def expect(token: bytes, timeout: float = 15) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + timeout
-        while token not in seen:
-            assert time.monotonic() < deadline, f"no {token!r} in {seen!r}"
-            if select.select([master], [], [], 0.1)[0]:
-                try:
-                    seen += os.read(master, 4096)
-                except OSError:
-                    break
-
+    out = PtyReader(master)
     try:
-        expect(b"# ")  # the prompt of an interactive root shell
+        out.expect(b"# ")  # the prompt of an interactive root shell
         os.write(master, b"tty; echo $((6*7))\r")
-        expect(b"42")
-        assert b"/dev/pts/0" in seen  # a real terminal inside the container
+        out.expect(b"42")
+        assert b"/dev/pts/0" in out.seen  # a real terminal inside the container
         os.write(master, b"exit 5\r")
         assert proc.wait(timeout=15) == 5
     finally:

@@ -1,0 +1,47 @@
+"""Helpers the benchmarks share: timing a call, alternating it with its reference, printing a row, and the
+OCI bundle `runc run` takes as the reference container."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def time_call(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(ours: Callable[[], object], ref: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Medians of ``runs`` timings of each, taken in turn (so load changes hit both alike), after one
+    untimed call of each to warm caches (page cache, bytecode, the launcher)."""
+    ours()
+    ref()
+    a, b = [], []
+    for _ in range(runs):
+        a.append(time_call(ours))
+        b.append(time_call(ref))
+    return statistics.median(a), statistics.median(b)
+
+
+def row(name: str, ours: float, ref: float, ref_name: str, target: str = "") -> None:
+    print(f"{name:<44} hoist {ours * 1000:7.1f} ms   {ref_name:<18} {ref * 1000:7.1f} ms   "
+          f"ratio {ours / ref:5.2f}  {target}")
+
+
+def oci_bundle(rootfs: Path, workdir: Path) -> Path:
+    """A runc bundle running /bin/true on ``rootfs`` (read-only, no terminal)."""
+    bundle = workdir / "bundle"
+    bundle.mkdir()
+    subprocess.run(["runc", "spec", "--bundle", str(bundle)], check=True)
+    config = json.loads((bundle / "config.json").read_text())
+    config["root"] = {"path": str(rootfs), "readonly": True}
+    config["process"]["args"] = ["/bin/true"]
+    config["process"]["terminal"] = False
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
