@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from benchmarks._teardown import bench_root
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 HOIST = [str(PROJECT_DIR / ".venv" / "bin" / "hoist")]
@@ -91,9 +91,11 @@ def main() -> int:
     network = opts.network
     if network is None:
         network = "bridge" if (PROJECT_DIR / "runtime" / "network" / "manager.py").exists() else "none"
-    base = Path(tempfile.mkdtemp(prefix="hoist-bench-orch-"))
-    root = base / "root"
-    root.mkdir()
+    with bench_root("hoist-bench-orch-") as (base, root):  # torn down whatever happens, SIGTERM included
+        return _bench(opts, network, base, root)
+
+
+def _bench(opts: argparse.Namespace, network: str, base: Path, root: Path) -> int:
     image = _image_root(root)
     runner = Runner(root, base)
     results: list[tuple[str, float, str]] = []
@@ -140,13 +142,9 @@ def main() -> int:
         results.append(("up -d, chain of 5 service_healthy (1 s interval)", c,
                         f"implied {implied:.1f} s, ratio {c / implied:.2f} (target <= 1.10)"))
     finally:
-        from benchmarks._teardown import teardown_root
-
-        for d in base.iterdir():
+        for d in base.iterdir():  # bench_root then sweeps whatever `down` could not remove
             if (d / "compose.yaml").exists():
                 subprocess.run(HOIST + ["down", "-t", "0"], cwd=d, env=runner.env, capture_output=True)
-        teardown_root(root)  # whatever `down` could not remove: deleting the root would orphan it for good
-        shutil.rmtree(base, ignore_errors=True)
     print(f"hoist orchestration benchmark (network: {network}, median of {opts.runs} runs)")
     for label, value, note in results:
         ratio = f"  ({value / ref:.1f}x reference)" if not label.startswith("reference") else ""

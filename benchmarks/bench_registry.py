@@ -34,8 +34,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
+
+from benchmarks._measure import time_call as _time
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -107,12 +108,6 @@ def _create_files(dest: Path, count: int) -> None:
         if i % 17 == 0:
             folder.mkdir(parents=True)
         os.close(os.open(folder / f"f{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
-def _time(fn) -> float:  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,6 +110,15 @@ def setns(fd: int, nstype: int = 0) -> None:
     _check(_libc.syscall(_SYS_SETNS, ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
 
 
+def setns_path(path: str | os.PathLike[str], nstype: int = 0) -> None:
+    """Enter the namespace a /proc/<pid>/ns/* file or a bind mount of one names."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(fd, nstype)
+    finally:
+        os.close(fd)
+
+
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(_SYS_PIVOT_ROOT, _b(new_root), _b(put_old)), "pivot_root")
 

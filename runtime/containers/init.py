@@ -164,11 +164,7 @@ def _fork_pid1(plan: LaunchPlan) -> int:
 def _enter_pid_namespace(plan: LaunchPlan) -> None:
     if plan.pid_ns:
         try:
-            target = os.open(plan.pid_ns, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                sc.setns(target, sc.CLONE_NEWPID)
-            finally:
-                os.close(target)
+            sc.setns_path(plan.pid_ns, sc.CLONE_NEWPID)
         except OSError as exc:
             raise SpawnError("join pid namespace", _error_text(exc)) from None
     else:
@@ -199,9 +195,7 @@ def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...]
         for kind, target in (("net", plan.network), ("ipc", plan.ipc_ns)):
             if target and target not in ("none", "host"):
                 step = f"join {kind} namespace"
-                fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
-                sc.setns(fd)
-                os.close(fd)
+                sc.setns_path(target)
         step = "unshare"
         sc.unshare(namespace_flags(plan))
         if plan.network == "none":

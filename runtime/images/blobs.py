@@ -35,6 +35,18 @@ def hex_of(digest: str) -> str:
     return check_digest(digest)[len("sha256:"):]
 
 
+def random_hex() -> str:
+    """128 random bits for a temporary name (what ``uuid.uuid4().hex`` served for, without importing uuid)."""
+    return os.urandom(16).hex()
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is out (a single write may take only part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class ForwardReader:
     """The file-object surface (tarfile, gzip, shutil read through it) of a forward-only reader whose
     ``read(n)`` does the work: hashing, counting, teeing."""
@@ -74,9 +86,7 @@ class HashingReader(ForwardReader):
             self.hasher.update(data)
             self.size += len(data)
             if self.sink_fd is not None:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self.sink_fd, view):]
+                write_all(self.sink_fd, data)
         return data
 
     @property
@@ -148,7 +158,7 @@ class BlobStore:
 
     def stage_stream(self, staging: Path, stream: BinaryIO, expected: str | None = None) -> StagedBlob:
         """Copy ``stream`` into ``staging`` while hashing it; ImageError if ``expected`` does not match."""
-        path = staging / f"blob-{os.urandom(16).hex()}"
+        path = staging / f"blob-{random_hex()}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             reader = HashingReader(stream, fd)
@@ -165,7 +175,7 @@ class BlobStore:
         if expected is not None and digest != expected:
             raise ImageError(f"blob {expected} is corrupt: its content hashes to {digest}",
                              hint="the archive or download is damaged; the store was not changed")
-        path = staging / f"blob-{os.urandom(16).hex()}"
+        path = staging / f"blob-{random_hex()}"
         path.write_bytes(data)
         return StagedBlob(digest, len(data), path)
 

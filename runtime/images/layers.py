@@ -15,14 +15,20 @@ import os
 import posixpath
 import shutil
 import stat
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from runtime.errors import ImageError
-from runtime.images.tarstream import TarStream
+
+if TYPE_CHECKING:
+    import tarfile
+
+    from runtime.images.tarstream import TarStream
+
+# tarfile and the tar reader are imported by the functions that read or write tars: every container create
+# imports this module (through the image store) and reads none.
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
@@ -252,6 +258,10 @@ def unpack(stream: BinaryIO, dest: Path) -> UnpackResult:
     Raises ImageError for a corrupt or malicious archive; ``dest`` is then left half-written, so callers
     unpack into a temporary directory and publish it with a rename.
     """
+    import tarfile
+
+    from runtime.images.tarstream import TarStream
+
     unpacker = _Unpacker(dest)
     try:
         tar = TarStream(stream)
@@ -268,6 +278,8 @@ def unpack(stream: BinaryIO, dest: Path) -> UnpackResult:
 
 
 def _tarinfo(path: str, arcname: str, st: os.stat_result) -> tarfile.TarInfo:
+    import tarfile
+
     info = tarfile.TarInfo(arcname)
     info.mode = stat.S_IMODE(st.st_mode)
     info.uid, info.gid = st.st_uid, st.st_gid
@@ -299,6 +311,8 @@ def pack(source: Path, out: BinaryIO, *, overlay_whiteouts: bool = False) -> Non
     With ``overlay_whiteouts`` (an overlay upper dir), 0/0 character devices become ``.wh.NAME`` files and
     opaque directories get a ``.wh..wh..opq`` entry.
     """
+    import tarfile
+
     src = str(source)
     seen_inodes: dict[tuple[int, int], str] = {}
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, errors="surrogateescape") as tar:
@@ -332,6 +346,8 @@ def _is_opaque(path: str) -> bool:
 
 def _pack_entry(tar: tarfile.TarFile, path: str, arcname: str, seen_inodes: dict[tuple[int, int], str],
                 overlay_whiteouts: bool) -> None:
+    import tarfile
+
     st = os.lstat(path)
     mode = st.st_mode
     if overlay_whiteouts and stat.S_ISCHR(mode) and st.st_rdev == 0:

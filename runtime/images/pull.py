@@ -211,7 +211,7 @@ def _download_layers(store: ImageStore, client: RegistryClient, repository: str,
     outcomes = _run_concurrently(one, todo, failed)
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     real = [e for e in errors if not isinstance(e, _Cancelled)]
-    if real or errors:
+    if errors:
         raise (real or errors)[0]
     for layer, outcome in zip(todo, outcomes, strict=True):
         results[layer.index] = outcome  # type: ignore[assignment]
@@ -259,7 +259,7 @@ def _run_concurrently(one: Callable[[_Layer], StagedLayer], todo: list[_Layer],
 
 def _have_layer(store: ImageStore, layer: _Layer) -> bool:
     return store.blobs.exists(layer.digest) and \
-        (store.layers_dir / hex_of(layer.chain_id) / "meta.json").is_file()
+        store.has_chain(layer.chain_id)
 
 
 def _download_one(store: ImageStore, client: RegistryClient, repository: str, layer: _Layer, staging: Path,
@@ -303,7 +303,7 @@ def _stream_with_retries(store: ImageStore, client: RegistryClient, repository: 
         try:
             with client.open_blob(repository, layer.digest, size=layer.size or None, on_bytes=on_bytes) as blob:
                 # A chain another image already unpacked needs its blob only (stage_layer decides alike).
-                shared = (store.layers_dir / hex_of(layer.chain_id) / "meta.json").is_file()
+                shared = store.has_chain(layer.chain_id)
                 return stage_streamed(blob, prefix, diff_id=layer.diff_id, unpack=not shared)
         except TransferInterrupted:
             _discard_attempt(prefix)

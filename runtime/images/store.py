@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, Literal
 from runtime.api import ImageInfo
 from runtime.errors import Conflict, ImageError, NotFound
 from runtime.images import layers, reference
-from runtime.images.blobs import BlobStore, HashingReader, StagedBlob, check_digest, hex_of
+from runtime.images.blobs import BlobStore, HashingReader, StagedBlob, check_digest, hex_of, random_hex
 from runtime.images.config import canonical_json, image_config_from_json, new_image_config
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -49,9 +49,36 @@ InUse = Callable[[str], bool]  # image id -> is a container using it?
 # (tarfile, tempfile, uuid, compression, changes) are imported by the functions that use them.
 
 
-def _random_hex() -> str:
-    """128 random bits for a temporary name: what ``uuid.uuid4().hex`` was used for, without importing uuid."""
-    return os.urandom(16).hex()
+def unpack_decompressed(compressed: Any, kind: str, unpacked: Path | None, *, finish: Callable[[], None],
+                        hint: str, sink_fd: int | None = None) -> tuple[HashingReader, int]:
+    """Decompress ``compressed`` (``kind``), hash the tar (its diff id), unpack it into ``unpacked/diff`` when
+    given, read the tar to its end and then call ``finish`` (which reads the compressed side to its end).
+    Returns the tar's hasher and the unpacked size. Corrupt data is an ImageError with ``hint``; a real
+    filesystem error (disk full...) stays what it is. ``sink_fd`` receives the tar's bytes."""
+    import tarfile
+
+    from runtime.images import compression
+
+    size = 0
+    try:
+        inner = HashingReader(compression.decompressed(compressed, kind), sink_fd)  # type: ignore[arg-type]
+        if unpacked is not None:
+            (unpacked / "diff").mkdir(parents=True)
+            size = layers.unpack(inner, unpacked / "diff").size  # type: ignore[arg-type]
+        inner.drain()  # the diff id covers the tar's trailing padding too
+        finish()
+    except compression.decompression_errors() as exc:
+        if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
+            raise  # a real filesystem error (disk full...), not a corrupt stream
+        raise ImageError(f"layer data is corrupt or truncated ({kind}): {exc}", hint=hint) from None
+    except tarfile.TarError as exc:
+        raise ImageError(f"layer data is not a valid tar archive: {exc}", hint=hint) from None
+    return inner, size
+
+
+def write_layer_meta(unpacked: Path, diff_id: str, size: int, digest: str) -> None:
+    """What marks an unpacked layer directory complete (and what the store reads back)."""
+    (unpacked / "meta.json").write_text(json.dumps({"diff_id": diff_id, "size": size, "digest": digest}))
 
 
 def _never_in_use(_image_id: str) -> bool:
@@ -293,7 +320,7 @@ class ImageStore:
         for layer in self.rootfs_layers(image_id):
             link = self.short_links_dir / layer.parent.name[:SHORT_LINK_LEN]
             if not os.path.lexists(link):
-                tmp = self.short_links_dir / f".{link.name}.{_random_hex()[:8]}"
+                tmp = self.short_links_dir / f".{link.name}.{random_hex()[:8]}"
                 os.symlink(f"../layers/{layer.parent.name}/diff", tmp)
                 os.replace(tmp, link)  # atomic: concurrent callers agree on the same link
             links.append(str(link))
@@ -312,6 +339,10 @@ class ImageStore:
 
     # ----------------------------------------------------------------------------------------- staging
 
+    def has_chain(self, chain_id: str) -> bool:
+        """Whether the layer chain ``chain_id`` is unpacked (its meta.json is written last)."""
+        return (self.layers_dir / hex_of(chain_id) / "meta.json").is_file()
+
     def stage_layer(self, staging: Path, stream: BinaryIO, *, expected_digest: str | None = None,
                      expected_diff_id: str | None = None, unpack: bool = True, keep_blob: bool = True,
                      store_uncompressed: bool = False, chain_id: str | None = None) -> StagedLayer:
@@ -319,17 +350,13 @@ class ImageStore:
 
         ``store_uncompressed`` keeps the decompressed tar as the blob (for imports of .tar.xz and the like).
         """
-        import tarfile
-
         from runtime.images import compression
 
-        if chain_id is not None and (self.layers_dir / hex_of(chain_id) / "meta.json").is_file():
+        if chain_id is not None and self.has_chain(chain_id):
             unpack = False  # shared layer: already unpacked under its chain id
-        blob_path = staging / f"blob-{_random_hex()}"
+        blob_path = staging / f"blob-{random_hex()}"
         fd = os.open(blob_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644) if keep_blob else None
-        unpacked: Path | None = None
-        size = 0
-        errors = compression.decompression_errors()
+        unpacked = staging / f"layer-{random_hex()}" if unpack else None
         try:
             outer = HashingReader(stream, None if store_uncompressed else fd)
             head, peeked = compression.peek(outer)  # type: ignore[arg-type]
@@ -337,23 +364,9 @@ class ImageStore:
             if kind in ("bzip2", "xz") and not store_uncompressed:
                 raise ImageError(f"layer compression {kind} is not allowed in images",
                                  hint="use gzip, zstd or an uncompressed tar")
-            try:
-                inner = HashingReader(compression.decompressed(peeked, kind), fd if store_uncompressed else None)
-                if unpack:
-                    unpacked = staging / f"layer-{_random_hex()}"
-                    (unpacked / "diff").mkdir(parents=True)
-                    result = layers.unpack(inner, unpacked / "diff")  # type: ignore[arg-type]
-                    size = result.size
-                inner.drain()  # the diff id covers the tar's trailing padding too
-                outer.drain()
-            except errors as exc:
-                if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
-                    raise  # a real filesystem error (disk full...), not a corrupt stream
-                raise ImageError(f"layer data is corrupt or truncated ({kind}): {exc}",
-                                 hint="the archive or download is damaged; the store was not changed") from None
-            except tarfile.TarError as exc:
-                raise ImageError(f"layer data is not a valid tar archive: {exc}",
-                                 hint="the archive or download is damaged; the store was not changed") from None
+            inner, size = unpack_decompressed(peeked, kind, unpacked, finish=outer.drain,
+                                              hint="the archive or download is damaged; the store was not changed",
+                                              sink_fd=fd if store_uncompressed else None)
         finally:
             if fd is not None:
                 os.close(fd)
@@ -367,8 +380,7 @@ class ImageStore:
                              f"{inner.digest}", hint="the archive or download is damaged; the store was not "
                              "changed")
         if unpacked is not None:
-            meta = {"diff_id": inner.digest, "size": size, "digest": digest}
-            (unpacked / "meta.json").write_text(json.dumps(meta))
+            write_layer_meta(unpacked, inner.digest, size, digest)
         media = compression.LAYER_MEDIA_TYPES["none" if store_uncompressed else kind]  # type: ignore[index]
         return StagedLayer(StagedBlob(digest, blob_size, blob_path), inner.digest, media, unpacked, size)
 
@@ -792,7 +804,7 @@ class _Garbage:
             if layer_dir.is_symlink():
                 layer_dir.unlink()  # a layer shared by link (test caches): only the link is ours
                 continue
-            target = trash / f"trash-{os.getpid()}-{_random_hex()}"
+            target = trash / f"trash-{os.getpid()}-{random_hex()}"
             try:
                 os.rename(layer_dir, target)
             except FileNotFoundError:
@@ -813,7 +825,7 @@ def _remove_tree(path: Path, trash_dir: Path | None) -> None:
         return
     if trash_dir is not None:
         trash_dir.mkdir(parents=True, exist_ok=True)
-        aside = trash_dir / f"trash-{os.getpid()}-{_random_hex()}"
+        aside = trash_dir / f"trash-{os.getpid()}-{random_hex()}"
         try:
             os.rename(path, aside)
             path = aside

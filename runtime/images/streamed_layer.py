@@ -13,21 +13,19 @@ only content that really is the registry's blob is reported as corrupt data.
 
 from __future__ import annotations
 
-import json
 import os
-import tarfile
 from pathlib import Path
 
 from runtime.errors import ImageError
-from runtime.images import compression, layers
-from runtime.images.blobs import HashingReader, StagedBlob
+from runtime.images import compression
+from runtime.images.blobs import ForwardReader, HashingReader, StagedBlob, write_all
 from runtime.images.registry import BlobReader
-from runtime.images.store import StagedLayer
+from runtime.images.store import StagedLayer, unpack_decompressed, write_layer_meta
 
 _HINT = "the download is damaged; the store was not changed"
 
 
-class _Tee:
+class _Tee(ForwardReader):
     """Reads from the blob and writes every byte that passes to ``fd`` (the staged blob file)."""
 
     def __init__(self, blob: BlobReader, fd: int) -> None:
@@ -45,9 +43,7 @@ class _Tee:
 
     def _take(self, size: int) -> bytes:
         data = self._blob.read(size)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+        write_all(self._fd, data)
         return data
 
     def read(self, size: int = -1) -> bytes:
@@ -56,13 +52,6 @@ class _Tee:
             self._head = self._head[len(data):]
             return data
         return self._take(compression.GZIP_READ_CHUNK if size < 0 else size)
-
-    def readable(self) -> bool:
-        return True
-
-    def drain(self) -> None:
-        while self.read(compression.GZIP_READ_CHUNK):
-            pass
 
 
 def stage_streamed(blob: BlobReader, prefix: Path, *, diff_id: str, unpack: bool = True) -> StagedLayer:
@@ -88,8 +77,7 @@ def stage_streamed(blob: BlobReader, prefix: Path, *, diff_id: str, unpack: bool
         raise ImageError(f"layer {diff_id} is corrupt: its uncompressed content hashes to {tar.digest}",
                          hint=_HINT)
     if unpacked is not None:
-        meta = {"diff_id": tar.digest, "size": size, "digest": blob.digest}  # as ImageStore.stage_layer
-        (unpacked / "meta.json").write_text(json.dumps(meta))
+        write_layer_meta(unpacked, tar.digest, size, blob.digest)
     media = compression.LAYER_MEDIA_TYPES[kind]
     return StagedLayer(StagedBlob(blob.digest, blob.received, blob_path), tar.digest, media, unpacked, size)
 
@@ -101,18 +89,6 @@ def _decompress_and_unpack(source: _Tee, unpacked: Path | None) -> tuple[Hashing
     if kind in ("bzip2", "xz"):
         raise ImageError(f"layer compression {kind} is not allowed in images",
                          hint="use gzip, zstd or an uncompressed tar")
-    size = 0
-    try:
-        tar = HashingReader(compression.decompressed(source, kind))  # type: ignore[arg-type]
-        if unpacked is not None:
-            (unpacked / "diff").mkdir(parents=True)
-            size = layers.unpack(tar, unpacked / "diff").size  # type: ignore[arg-type]
-        tar.drain()  # the diff id covers the tar's trailing padding too
-        source.drain()  # past the end of the compressed stream: the reader verifies the digest
-    except compression.decompression_errors() as exc:
-        if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
-            raise  # a real filesystem error (disk full...), not a corrupt stream
-        raise ImageError(f"layer data is corrupt or truncated ({kind}): {exc}", hint=_HINT) from None
-    except tarfile.TarError as exc:
-        raise ImageError(f"layer data is not a valid tar archive: {exc}", hint=_HINT) from None
+    # source.drain: past the end of the compressed stream, so that the reader verifies the digest
+    tar, size = unpack_decompressed(source, kind, unpacked, finish=source.drain, hint=_HINT)
     return tar, kind, size

@@ -21,6 +21,8 @@ import tarfile
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
+from runtime.images.blobs import write_all
+
 DATA_CHUNK = 1 << 20  # member data asked of the source per read
 READ_AHEAD = 64 << 10  # headers are read with this much read-ahead, so small files cost no extra call
 BLOCK = tarfile.BLOCKSIZE
@@ -240,7 +242,5 @@ class TarStream:
             data = source.read_some(size)
             if not data:
                 raise tarfile.ReadError("unexpected end of data")
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
             size -= len(data)

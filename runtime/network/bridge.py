@@ -45,10 +45,9 @@ def delete_link_by_name(name: str) -> None:
     """``ip link del NAME`` in the calling thread's netns; a link that is already gone is fine."""
     try:
         with Rtnl() as rtnl:
-            rtnl.delete_link_named(name)
+            delete_link(rtnl, name)
     except NetlinkError as exc:
-        if exc.code != errno.ENODEV:
-            raise NetworkError(f"cannot delete link {name}: {exc.strerror}") from None
+        raise NetworkError(f"cannot delete link {name}: {exc.strerror}") from None
 
 
 def wait_links_gone(names: list[str], timeout: float) -> list[str]:
@@ -91,14 +90,12 @@ def ensure_bridge(ipr: Rtnl, name: str, gateway: str, prefixlen: int, mtu: int |
 
 
 def delete_link(ipr: Rtnl, name: str) -> None:
-    """Delete ``name`` if it exists (gone meanwhile is fine)."""
-    idx = link_index(ipr, name)
-    if idx is not None:
-        try:
-            ipr.delete_link(idx)
-        except NetlinkError as exc:
-            if exc.code != errno.ENODEV:
-                raise
+    """Delete ``name`` if it exists (gone meanwhile is fine): one request by name, no index look-up."""
+    try:
+        ipr.delete_link_named(name)
+    except NetlinkError as exc:
+        if exc.code != errno.ENODEV:
+            raise
 
 
 @dataclass(frozen=True)

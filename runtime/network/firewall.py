@@ -120,14 +120,6 @@ class Firewall:
 
     # ------------------------------------------------------------------------------- root chains
 
-    def ensure_base(self) -> None:
-        """Our three chains and the jumps into them (idempotent)."""
-        current = save(("filter", "nat"))
-        if self._has_base(current):
-            return
-        self.remove_base(current)  # a half-made set from a crash
-        restore(self._base_lines())
-
     def _has_base(self, current: dict[str, list[str]]) -> bool:
         return _has_chain(current["filter"], self.chains.fwd) and _has_chain(current["nat"], self.chains.post)
 
@@ -168,7 +160,8 @@ class Firewall:
         restore(self._network_lines(network_id, bridge, subnet, internal))
 
     def setup_network(self, network_id: str, bridge: str, subnet: str, internal: bool) -> None:
-        """``ensure_base()`` then ``add_network()``, as one ``iptables-save`` and one ``iptables-restore``
+        """Our three chains and the jumps into them (unless in place), then ``add_network()``, as one
+        ``iptables-save`` and one ``iptables-restore``
         (instead of up to two of each: every process costs 2-10 ms of a network's creation)."""
         current = save(("filter", "nat"))
         if self._has_base(current):

@@ -522,8 +522,7 @@ class NetworkManager:
         # cheaper than a netlink delete each); a veth that outlives that (netns already gone after a crash,
         # or still held) is deleted directly.
         ns_path = self.netns_path(container_id)
-        had_netns = netns.is_netns(ns_path)
-        netns.remove(ns_path)
+        had_netns = netns.remove(ns_path)
         veths = [e.veth for e in eps]
         for veth in bridge.wait_links_gone(veths, VETH_GONE_TIMEOUT if had_netns else 0.0):
             bridge.delete_link_by_name(veth)

@@ -65,19 +65,17 @@ def create(path: Path, then: Callable[[], object] | None = None) -> None:
 def run_in(path: Path | str, fn: Callable[[], T]) -> T:
     """Call ``fn`` in a thread that has entered the netns at ``path``."""
     def enter_and_call() -> T:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            sc.setns(fd, sc.CLONE_NEWNET)
-        finally:
-            os.close(fd)
+        sc.setns_path(path, sc.CLONE_NEWNET)
         return fn()
 
     return _in_thread(enter_and_call)
 
 
-def remove(path: Path) -> None:
-    """Unmount and delete (safe when already gone). The netns dies when its last user goes."""
-    if is_netns(path):
+def remove(path: Path) -> bool:
+    """Unmount and delete (safe when already gone); whether a netns was mounted there. The netns dies when its
+    last user goes."""
+    mounted = is_netns(path)
+    if mounted:
         try:
             sc.umount2(str(path), sc.MNT_DETACH)
         except OSError:
@@ -86,3 +84,4 @@ def remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+    return mounted

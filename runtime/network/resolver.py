@@ -155,11 +155,7 @@ class ContainerResolver:
 
         def in_netns() -> None:
             try:
-                fd = os.open(self.netns_path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    sc.setns(fd, sc.CLONE_NEWNET)
-                finally:
-                    os.close(fd)
+                sc.setns_path(self.netns_path, sc.CLONE_NEWNET)
                 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
