@@ -325,18 +325,9 @@ class Engine:
         mode = spec.network_mode or "bridge"
         if mode in ("none", "host"):
             return [], []  # the builder wrote /etc files; importing the network stack would cost ~0.2 s
-        try:
-            manager = self.network_manager()
-        except InvalidSpec:
-            if mode == "bridge":
-                raise
-            return [], []  # no network module in this build: the builder's own /etc files serve
-        try:
-            net = manager.prepare_container(container_id, spec)
-        except NotFound:
-            if not mode.startswith("container:") or plan.network == "pending":
-                raise
-            return [], []  # a target outside the manager's knowledge: join its init's netns directly
+        net = self._manager_prepare(container_id, spec, target_required=plan.network == "pending")
+        if net is None:
+            return [], []
         if mode == "bridge":
             if not net.netns_path:
                 raise SetupError(f"container {spec.name}: the network manager made no network namespace",
@@ -351,22 +342,31 @@ class Engine:
         plan.etc_files = {k: str(v) for k, v in net.etc_files.items()}
         return list(net.endpoints), list(net.ports)
 
+    def _manager_prepare(self, container_id: str, spec: ContainerSpec, *, target_required: bool = False) -> Any:
+        """The network manager's ``prepare_container``, or None when it has nothing to do: no network module
+        in this build (the builder's own /etc files serve; an error for bridge mode), or a ``container:<x>``
+        target it does not know (the plan joins x's init's netns directly; an error if ``target_required``)."""
+        mode = spec.network_mode or "bridge"
+        try:
+            manager = self.network_manager()
+        except InvalidSpec:
+            if mode == "bridge":
+                raise
+            return None
+        try:
+            return manager.prepare_container(container_id, spec)
+        except NotFound:
+            if not mode.startswith("container:") or target_required:
+                raise
+            return None
+
     def _ensure_network(self, rec: ContainerRecord) -> None:
         """Before every start: the network manager rebuilds what the kernel lost since create (a reboot
         empties /run and the netns, links and rules with it; the state database keeps the addresses).
         Idempotent, and cheap when everything is still there."""
-        try:
-            manager = self.network_manager()
-        except InvalidSpec:
-            if (rec.spec.network_mode or "bridge") == "bridge":
-                raise
+        net = self._manager_prepare(rec.id, rec.spec)
+        if net is None:
             return
-        try:
-            net = manager.prepare_container(rec.id, rec.spec)
-        except NotFound:
-            if (rec.spec.network_mode or "").startswith("container:"):
-                return  # a target outside the manager's knowledge: the plan joins its init's netns directly
-            raise
         if net.endpoints != rec.endpoints or net.ports != rec.ports:
             self._store_network(rec.id, net)
 

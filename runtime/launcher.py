@@ -43,11 +43,11 @@ def code_tag() -> str:
     return _code_tag
 
 
-def sources_tag(base: Path, subdirs: tuple[str, ...] = _CODE_DIRS) -> str:
+def sources_tag(base: Path) -> str:
     import zlib
 
     crc = 0
-    for sub in subdirs:
+    for sub in _CODE_DIRS:
         try:
             entries = sorted(os.scandir(base / sub), key=lambda e: e.name)
         except OSError:
@@ -69,7 +69,11 @@ CONNECT_TIMEOUT = 10.0
 
 
 def socket_path(root: Path, tag: str | None = None) -> Path:
-    return naming.run_dir(root) / f"launcher-{tag or code_tag()}.sock"
+    return _launcher_file(root, "sock", tag)
+
+
+def _launcher_file(root: Path, ext: str, tag: str | None = None) -> Path:
+    return naming.run_dir(root) / f"launcher-{tag or code_tag()}.{ext}"
 
 
 # ----------------------------------------------------------------------------------------------- client
@@ -115,7 +119,7 @@ def _connect(root: Path) -> socket.socket:
         return conn
     run = naming.run_dir(root)
     run.mkdir(parents=True, exist_ok=True)
-    with open(run / f"launcher-{code_tag()}.lock", "a") as lock:
+    with open(_launcher_file(root, "lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one spawner at a time; the others find its server
         conn = _try_connect(path)
         if conn is not None:

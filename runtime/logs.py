@@ -87,10 +87,10 @@ class LineSplitter:
         return [rest.decode(errors="replace")] if rest else []
 
 
-def _files_oldest_first(path: Path) -> list[Path]:
-    rotated = sorted(path.parent.glob(path.name + ".*"), key=lambda p: int(p.suffix[1:]) if
-                     p.suffix[1:].isdigit() else 0, reverse=True)
-    return [p for p in rotated if p.suffix[1:].isdigit()] + ([path] if path.exists() else [])
+def _rotated_oldest_first(path: Path) -> list[Path]:
+    """``path.N`` files, highest N (oldest) first."""
+    rotated = [p for p in path.parent.glob(path.name + ".*") if p.suffix[1:].isdigit()]
+    return sorted(rotated, key=lambda p: int(p.suffix[1:]), reverse=True)
 
 
 def _parse(line: bytes) -> dict[str, str] | None:
@@ -117,9 +117,7 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
     offset = live.rfind(b"\n") + 1 if follow else len(live)
 
     def snapshot_lines() -> Iterator[bytes]:
-        for rotated in _files_oldest_first(path):
-            if rotated == path:
-                continue
+        for rotated in _rotated_oldest_first(path):
             try:
                 yield from rotated.read_bytes().splitlines()
             except FileNotFoundError:

@@ -21,7 +21,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-IN_CLOSE_WRITE = 0x8
 IN_MOVED_TO = 0x80
 IN_DELETE_SELF = 0x400
 IN_IGNORED = 0x8000  # the watch is gone (its directory was removed)
@@ -69,7 +68,7 @@ class StatusWatch:
         for directory in directories:
             # A directory that is already gone (-1, ENOENT) is a container being removed: the caller's next
             # look sees that, so there is nothing to watch.
-            libc.inotify_add_watch(fd, os.fsencode(directory), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF)
+            libc.inotify_add_watch(fd, os.fsencode(directory), IN_MOVED_TO | IN_DELETE_SELF)
 
     @property
     def event_driven(self) -> bool:

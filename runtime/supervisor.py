@@ -58,7 +58,7 @@ class Supervisor:
         self.dir = root / "containers" / container_id
         self.plan = LaunchPlan.load(self.dir)
         self.cgroups = ContainerCgroups(root, container_id)
-        self.status = RunStatus.load(self.dir)
+        self.status = RunStatus()  # read in run(), once it owns the container
         self.log = LogWriter(log_path(self.dir), self.plan.log_max_size, self.plan.log_max_files)
         self.sel = selectors.DefaultSelector()
         self.pid = 0
@@ -607,7 +607,7 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
             RunStatus().save(cdir)
             sup = Supervisor(scratch, "rehearsal")
             sup.cgroups.dirs()
-            st = sup.status
+            sup.status = st = RunStatus.load(cdir)  # as run() reads it
             st.boot_id, st.supervisor_start = sc.boot_id(), sc.process_start_time(os.getpid()) or 0
             st.started_at = rfc3339_nano()
             st.save(cdir)

@@ -89,16 +89,12 @@ class ContainerRecords:
             conn.execute(
                 "INSERT INTO containers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (rec.id, rec.name, rec.image, rec.image_id, rec.created, json.dumps(rec.labels),
-                 spec_to_json(rec.spec), json.dumps(rec.anonymous_volumes),
-                 json.dumps({"endpoints": [asdict(e) for e in rec.endpoints],
-                             "ports": [asdict(p) for p in rec.ports]})))
+                 spec_to_json(rec.spec), json.dumps(rec.anonymous_volumes), _network_json(rec.endpoints, rec.ports)))
 
     def update_network(self, container_id: str, endpoints: list[EndpointState], ports: list[PortBinding]) -> None:
         """After network connect/disconnect (or a rebuild): the row follows the network manager."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE containers SET network = ? WHERE id = ?",
-                         (json.dumps({"endpoints": [asdict(e) for e in endpoints],
-                                      "ports": [asdict(p) for p in ports]}), container_id))
+            conn.execute("UPDATE containers SET network = ? WHERE id = ?", (_network_json(endpoints, ports), container_id))
 
     def name_taken(self, name: str) -> str | None:
         rows = self.db.query("SELECT id FROM containers WHERE name = ?", (name,))
@@ -131,3 +127,7 @@ class ContainerRecords:
                     volume in rec.anonymous_volumes:
                 users.append(rec.name)
         return users
+
+
+def _network_json(endpoints: list[EndpointState], ports: list[PortBinding]) -> str:
+    return json.dumps({"endpoints": [asdict(e) for e in endpoints], "ports": [asdict(p) for p in ports]})
