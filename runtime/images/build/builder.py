@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runtime.api import ImageInfo
-from runtime.errors import BuildError, NotFound, RuntimeErrorBase
+from runtime.errors import BuildError, RuntimeErrorBase
 from runtime.images.build import metadata
 from runtime.images.build.cache import BuildCache, ImageState, step_key
 from runtime.images.build.context import BuildContext
@@ -167,8 +167,9 @@ class _Build:
                 self.context_dir / request.dockerfile
         self.context = BuildContext(self.context_dir, IgnoreMatcher.from_context(self.context_dir, dockerfile_path),
                                     stat_cache=engine.root / "build-cache" / "stat-cache.json")
-        self.build_args = {k: (v if v is not None else os.environ.get(k)) for k, v in request.args.items()}
-        self.build_args = {k: v for k, v in self.build_args.items() if v is not None}
+        # `--build-arg NAME` without a value takes NAME from the environment; unset there, it is not passed.
+        resolved = {k: (v if v is not None else os.environ.get(k)) for k, v in request.args.items()}
+        self.build_args: dict[str, str] = {k: v for k, v in resolved.items() if v is not None}
         self.consumed: set[str] = set()
         self.results: dict[int, _StageResult] = {}
         self.current: _StageResult | None = None  # the stage being built
@@ -427,15 +428,8 @@ class _Build:
         return ImageState(config=doc, layers=layers, diff_ids=diff_ids, image_id=info.id), info.id
 
     def pull_base(self, ref: str, label: str) -> None:
-        try:
-            from runtime.images.pull import pull_image
-        except ImportError:
-            pull_image = None
-        if pull_image is None:
-            if self.store.exists(ref):
-                return
-            raise NotFound(f"base image {ref} is not in the image store and pulling is not available",
-                           hint="make it with 'hoist image base debian|busybox' or load it")
+        from runtime.images.pull import pull_image
+
         self.emit("output", f"pulling {ref}", label)
         try:
             pull_image(self.store, ref)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runtime.images.build.dockerfile import DockerfileError, Heredoc, Instruction, parse_words
@@ -433,7 +434,7 @@ def _expand_heredoc(ctx: _Ctx, content: str) -> str:
     return "".join(out)
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[_Ctx], Command]] = {
     "RUN": _run,
     "CMD": _exec_or_shell,
     "ENTRYPOINT": _exec_or_shell,
