@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 HELP = "Manage networks"
+# Docker's networks that exist by name alone: `network rm` refuses them as `docker network rm` does.
+PREDEFINED_NETWORKS = ("bridge", "host", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +149,7 @@ def render_field(template: str, doc: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from runtime.api import EndpointSpec
     from runtime.engine import open_engine
-    from runtime.errors import NotFound
+    from runtime.errors import Conflict, NotFound
 
     engine = open_engine()
     cmd = args.network_command
@@ -182,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
                 print(render_field(args.format, doc))
     elif cmd in ("rm", "remove"):
         for name in args.names:
+            if name in PREDEFINED_NETWORKS:
+                raise Conflict(f"{name} is a pre-defined network and cannot be removed",
+                               hint="hoist removes the default bridge network itself with its last container")
             try:
                 engine.network_remove(name)
             except NotFound:

@@ -43,3 +43,11 @@ def test_network_create_rejects_bad_flags(hoist_root: Path) -> None:
     assert bad.returncode != 0 and "need a --subnet" in bad.stderr
     bad = hoist("network", "create", "-d", "overlay", "x", ok=False)
     assert bad.returncode != 0 and "not supported" in bad.stderr
+
+
+def test_network_rm_refuses_predefined_networks(hoist_root: Path) -> None:
+    for name in ("bridge", "host", "none"):
+        refused = hoist("network", "rm", name, ok=False)
+        assert refused.returncode == 1, refused.stderr
+        assert f"{name} is a pre-defined network and cannot be removed" in refused.stderr
+        assert "Traceback" not in refused.stderr
