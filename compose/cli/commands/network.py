@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 HELP = "Manage networks"
-# Docker's networks that exist by name alone: `network rm` refuses them as `docker network rm` does.
-PREDEFINED_NETWORKS = ("bridge", "host", "none")
+# Network modes Docker lists as pre-defined networks; `network rm` refuses them as `docker network rm` does.
+# ("bridge" is not here: hoist makes it on demand and removes it with its last container, and a user may
+# create it explicitly to choose its subnet; removing that one must stay possible.)
+PREDEFINED_NETWORKS = ("host", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         for name in args.names:
             if name in PREDEFINED_NETWORKS:
                 raise Conflict(f"{name} is a pre-defined network and cannot be removed",
-                               hint="hoist removes the default bridge network itself with its last container")
+                               hint=f"network_mode: {name} needs no network to be created or removed")
             try:
                 engine.network_remove(name)
             except NotFound:

@@ -46,7 +46,7 @@ def test_network_create_rejects_bad_flags(hoist_root: Path) -> None:
 
 
 def test_network_rm_refuses_predefined_networks(hoist_root: Path) -> None:
-    for name in ("bridge", "host", "none"):
+    for name in ("host", "none"):
         refused = hoist("network", "rm", name, ok=False)
         assert refused.returncode == 1, refused.stderr
         assert f"{name} is a pre-defined network and cannot be removed" in refused.stderr
