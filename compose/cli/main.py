@@ -6,14 +6,16 @@ module level. Heavy libraries (networkx, jsonschema, rich) are imported inside `
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib
 import os
 import sys
-from collections.abc import Sequence
 
 from compose import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re, collections): start-up time
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # Command name -> module under compose.cli.commands. Each module defines HELP, add_arguments(parser) and
 # run(args) -> int. Aliases map to the same module.
@@ -74,6 +76,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only`` (the command being run) the other commands' modules are not imported
     and their flags not built — that halves the start-up time of every command. Without ``only`` every
     lazily built sub-command parser (compose.cli.parsers) is built too: help and the docs read them all."""
+    import argparse
+    import importlib
+
     from compose.cli import parsers
 
     parsers.cache_translations()
@@ -137,6 +142,8 @@ class _SuppressingGroup:
         self._group = group
 
     def add_argument(self, *flags: str, **kwargs: object) -> None:
+        import argparse
+
         kwargs["default"] = argparse.SUPPRESS
         kwargs["help"] = argparse.SUPPRESS
         taken = self._group._option_string_actions  # shared with the parser
@@ -182,6 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Fast path: no parser construction at all.
         print(f"hoist version v{__version__}")
         return 0
+    if owns_process and "container" in argv[:3]:
+        # `container run` through the root's warm run server when it can (see compose.cli.fastrun): before
+        # any heavy import, which is what that path exists to avoid.
+        from compose.cli import fastrun
+
+        code = fastrun.try_run(argv)
+        if code is not None:
+            fastrun.exit_now(code)
     from compose.cli import codecache
 
     codecache.install()  # before any dataclass-heavy import: saves 60-75 ms per process (see the module)
@@ -200,7 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if owns_process:
         _collect_from_here_on()
-    return run_command(module, args)
+    code = run_command(module, args)
+    if owns_process and "compose.cli.fastrun" in sys.modules:
+        sys.modules["compose.cli.fastrun"].spawn_pending()  # the run server for the next `container run`
+    return code
 
 
 def _collect_from_here_on() -> None:

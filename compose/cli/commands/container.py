@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 HELP = "Manage containers"
@@ -247,13 +247,16 @@ def log_time(text: str | None, what: str) -> str | None:
     raise InvalidSpec(f"invalid {what} {text!r}", hint="use an RFC 3339 time, a Unix timestamp or a duration (10m)")
 
 
-def _key_values(items: list[str], what: str) -> dict[str, str]:
+def _key_values(items: list[str], what: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """KEY=VALUE items; a bare ``-e NAME`` takes NAME from ``environ`` (the caller's: the run server passes
+    its client's)."""
+    environ = os.environ if environ is None else environ
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            value = os.environ.get(key, "") if what == "env" else ""
-            if what == "env" and key not in os.environ:
+            value = environ.get(key, "") if what == "env" else ""
+            if what == "env" and key not in environ:
                 continue  # docker: -e NAME with NAME unset passes nothing
         out[key] = value
     return out
@@ -386,13 +389,13 @@ def _healthcheck(args: argparse.Namespace) -> Any:
         retries=args.health_retries or defaults.retries)
 
 
-def spec_from_args(args: argparse.Namespace) -> Any:
+def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Any:
     import shlex
 
     from runtime.api import ContainerSpec, EndpointSpec, Resources
 
     env = _env_files(args.env_file)
-    env.update(_key_values(args.env, "env"))
+    env.update(_key_values(args.env, "env", environ))
     log_opts = _key_values(args.log_opt, "log-opt")
     entrypoint = None
     if args.entrypoint is not None:
@@ -448,21 +451,64 @@ def _cmd_run(engine: Any, args: argparse.Namespace) -> int:
     state = engine.container_create(spec_from_args(args))
     if args.detach:
         try:
-            engine.container_start(state.id)
+            _start_as_run(engine, state.id, engine.container_start)
         except BaseException:
             if args.rm:
                 engine.container_remove(state.id, force=True)
             raise
         print(state.id)
         return 0
+    return run_created(engine, state.id, rm=args.rm, tty=args.tty, stdin=args.interactive)
+
+
+def run_created(engine: Any, container_id: str, *, rm: bool, tty: bool = False, stdin: bool = False,
+                write: Callable[[str, str], None] | None = None, client: Any = None) -> int:
+    """The attached part of ``container run``: start, relay the output, the exit code; ``--rm`` removes the
+    container whatever happens (an error, ^C, a closed pipe). The run server calls this too, with ``write``
+    sending the output to its client and ``client`` watched for the client's ^C (see ``_stream_until_exit``)."""
     try:
-        return _run_attached(engine, state.id, tty=args.tty, stdin=args.interactive)
+        return _start_as_run(engine, container_id, lambda cid: _run_attached(engine, cid, tty=tty, stdin=stdin,
+                                                                              write=write, client=client))
     finally:
-        if args.rm:
-            engine.container_remove(state.id, force=True, volumes=True)
+        if rm:
+            engine.container_remove(container_id, force=True, volumes=True)
 
 
-def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False) -> int:
+def resume_run(engine: Any, container_id: str, *, rm: bool, relayed: int) -> int:
+    """The rest of an attached run whose run server went away in the middle (compose.cli.fastrun): the output
+    after the ``relayed`` log records the client already wrote, the exit code, and ``--rm``'s removal. A
+    container the server created but did not start yet is started here, as the run would have been."""
+    state = engine.container_inspect(container_id)
+    if state.status == "created" and not state.started_at:
+        return run_created(engine, container_id, rm=rm)
+    try:
+        for index, rec in enumerate(engine.container_logs(container_id, follow=True)):
+            if index >= relayed:
+                _write_std(rec.stream, rec.text)
+        return int(engine.container_wait(container_id))
+    finally:
+        if rm:
+            engine.container_remove(container_id, force=True, volumes=True)
+
+
+def _start_as_run(engine: Any, container_id: str, start: Callable[[str], Any]) -> Any:
+    """``start(container_id)``; a start that fails exits as ``docker run`` does: 126 when the command cannot be
+    invoked, 127 when it is not found (the codes the supervisor recorded), else 125."""
+    from runtime.errors import SetupError
+
+    try:
+        return start(container_id)
+    except SetupError as exc:
+        try:
+            recorded = engine.container_inspect(container_id).exit_code
+        except Exception:  # noqa: BLE001 - the start's own error is the one to report
+            recorded = 0
+        exc.exit_code = recorded if recorded in (126, 127) else 125  # type: ignore[attr-defined]
+        raise
+
+
+def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False,
+                  write: Callable[[str, str], None] | None = None, client: Any = None) -> int:
     from runtime.engine import read_exit
 
     _, conn = engine.container_start_attached(container_id)
@@ -476,7 +522,7 @@ def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False
                 from compose.cli.terminal import forward_stdin
 
                 forward_stdin(engine.root, container_id)
-            _stream_until_exit(engine, container_id, conn)
+            _stream_until_exit(engine, container_id, conn, write, client)
         final = read_exit(conn)
     finally:
         conn.close()
@@ -485,23 +531,40 @@ def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False
     return int(final["exited"])
 
 
-def _stream_until_exit(engine: Any, container_id: str, conn: Any) -> None:
+def _write_std(stream: str, text: str) -> None:
+    out = sys.stdout if stream == "stdout" else sys.stderr
+    out.write(text)
+    out.flush()
+
+
+def _stream_until_exit(engine: Any, container_id: str, conn: Any,
+                       write: Callable[[str, str], None] | None = None, client: Any = None) -> None:
+    """Relay the container's log records until the supervisor reports the exit on ``conn``.
+
+    ``client`` (the run server's connection to its CLI) is watched alongside: when it turns readable its
+    ``on_readable()`` runs, which raises what the CLI process itself would have met (KeyboardInterrupt for
+    ^C, BrokenPipeError for a closed stdout) or marks the client gone (``client.gone``: nothing more to
+    watch; the run goes on to its end, and to its ``--rm``).
+    """
     import select
 
+    write = write or _write_std
     exited = False
 
     def running() -> bool:
         nonlocal exited
         if not exited:
-            exited = bool(select.select([conn], [], [], 0.02)[0])
+            watched = [conn] if client is None or client.gone else [conn, client]
+            ready = select.select(watched, [], [], 0.02)[0]
+            if client is not None and client in ready:
+                client.on_readable()
+            exited = conn in ready
         return not exited
 
     from runtime.logs import log_path, read_logs
 
     for rec in read_logs(log_path(engine.container_dir(container_id)), follow=True, running=running, poll=0):
-        stream = sys.stdout if rec["stream"] == "stdout" else sys.stderr
-        stream.write(rec["text"])
-        stream.flush()
+        write(rec["stream"], rec["text"])
 
 
 def _cmd_start(engine: Any, args: argparse.Namespace) -> int:
