@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 # Every dataclass here has a docstring: without one, ``@dataclass`` computes ``inspect.signature`` of the
 # class to make one up, at import time of every CLI process (~0.05 ms a class).
@@ -369,6 +372,8 @@ class EngineAPI(Protocol):
     def container_pause(self, ref: str) -> None: ...
     def container_unpause(self, ref: str) -> None: ...
     def container_remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None: ...
+    def batched_network_teardown(self, networks_labeled: Mapping[str, str] | None = None
+                                 ) -> AbstractContextManager[None]: ...
     def container_inspect(self, ref: str) -> ContainerState: ...
     def container_anonymous_volumes(self, ref: str) -> dict[str, str]: ...
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,

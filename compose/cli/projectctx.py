@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from compose.events import Sink
     from compose.model import Project
     from compose.orchestrator import Orchestrator
+    from compose.outline import ProjectOutline
     from runtime.api import ContainerState, EngineAPI
 
 
@@ -29,6 +30,7 @@ class ProjectContext:
     name: str
     project: Project | None
     engine: EngineAPI
+    outline: ProjectOutline | None = None  # stands in for project where that is enough (compose.outline)
 
     @property
     def root(self) -> Path:
@@ -39,7 +41,7 @@ class ProjectContext:
 
         state_dir = self.root / "compose" / self.name
         return Orchestrator(self.engine, self.name, self.project, sink=sink,
-                            parallel=getattr(self.args, "parallel", -1), state_dir=state_dir)
+                            parallel=getattr(self.args, "parallel", -1), state_dir=state_dir, outline=self.outline)
 
     def require_project(self) -> Project:
         if self.project is None:

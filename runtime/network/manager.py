@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import fcntl
+import functools
 import ipaddress
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from runtime import naming
 from runtime.api import ContainerSpec, EndpointSpec, EndpointState, NetworkInfo, NetworkSpec, PortBinding
 from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound, RuntimeErrorBase
-from runtime.network import bridge, etcfiles, ipam, netns, ports
+from runtime.network import bridge, etcfiles, ipam, netns, ports, teardown
 from runtime.network.firewall import Firewall, enable_ip_forward, forget_udp_flows
 from runtime.network.store import ContainerRow, EndpointRow, NetworkRow, NetworkStore
 from runtime.state import StateDB
@@ -72,6 +73,62 @@ class Background:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+class TeardownScope:
+    """One ``Engine.batched_network_teardown``: the released netns it holds (runtime.network.teardown), and
+    the networks on their way out (``labels``: those carrying them) whose kernel objects went early, in the
+    background, once the scope's last container on them had released its endpoint: their rows go when
+    ``remove_network`` is called for them, which waits for that first."""
+
+    def __init__(self, labels: Mapping[str, str] | None) -> None:
+        self.held = teardown.HeldNetns()
+        self.labels = dict(labels) if labels is not None else None
+        self._lock = threading.Lock()
+        self._early: dict[str, Background] = {}  # network id -> its early teardown
+        self._torn: set[str] = set()  # kernel objects gone, row still there
+        self._finished: set[str] = set()  # row gone too
+
+    def start_early(self, network_id: str, fn: Callable[[], object]) -> None:
+        with self._lock:
+            if network_id not in self._early:
+                self._early[network_id] = Background(fn)
+
+    def join_early(self, network_id: str) -> None:
+        """Wait for the network's early teardown if one runs; its failure is not raised here: the network
+        is then still whole, and its removal tries again (and reports)."""
+        with self._lock:
+            early = self._early.get(network_id)
+        if early is not None:
+            with contextlib.suppress(Exception):
+                early.join()
+
+    def mark_torn(self, network_id: str) -> None:
+        with self._lock:
+            self._torn.add(network_id)
+
+    def is_torn(self, network_id: str) -> bool:
+        with self._lock:
+            return network_id in self._torn
+
+    def mark_finished(self, network_id: str) -> None:
+        with self._lock:
+            self._finished.add(network_id)
+
+    def unfinished(self) -> builtins.list[str]:
+        """Networks torn down early whose removal never came: they must be made whole again."""
+        with self._lock:
+            early = builtins.list(self._early.values())
+        for bg in early:
+            with contextlib.suppress(Exception):
+                bg.join()
+        with self._lock:
+            return sorted(self._torn - self._finished)
+
+
+def _has_labels(labels: Mapping[str, str], wanted: Mapping[str, str | None]) -> bool:
+    """Docker's label filter: each key present, with the value when one is given."""
+    return all(k in labels and (v is None or labels[k] == v) for k, v in wanted.items())
 
 
 def _as_network_error(exc: BaseException, what: str) -> BaseException:
@@ -198,12 +255,18 @@ class NetworkManager:
     def list_networks(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[NetworkInfo]:
         out = []
         for n in self.store.networks():
-            if labels and not all(k in n.labels and (v is None or n.labels[k] == v) for k, v in labels.items()):
+            if labels and not _has_labels(n.labels, labels):
                 continue
             out.append(self._info(n))
         return out
 
-    def remove_network(self, ref: str) -> None:
+    def remove_network(self, ref: str, *, scope: TeardownScope | None = None) -> None:
+        """``scope``: a teardown in progress (see TeardownScope): a network torn down early only loses its row
+        here; otherwise the veths of the netns it holds go in one kernel batch with the bridge."""
+        if scope is not None:
+            early = self.store.find_network(ref)
+            if early is not None:
+                scope.join_early(early.id)  # before our lock: the early teardown takes it
         with self._lock():
             n = self._network(ref)
             users = self.store.endpoints_of_network(n.id)
@@ -213,23 +276,64 @@ class NetworkManager:
                                 for e in users)
                 raise Conflict(f"error while removing network: network {n.name} id {n.id[:12]} has active "
                                f"endpoints ({who})", hint="stop and remove those containers, or disconnect them")
-            self._remove_network_locked(n)
+            if scope is not None and scope.is_torn(n.id):
+                self._delete_network_row(n)
+                scope.mark_finished(n.id)
+                return
+            self._remove_network_locked(n, scope)
 
-    def _remove_network_locked(self, n: NetworkRow) -> None:
-        last = all(other.id == n.id for other in self.store.networks())
+    def _remove_network_locked(self, n: NetworkRow, scope: TeardownScope | None = None) -> None:
+        self._remove_kernel_objects(n, scope)
+        self._delete_network_row(n)
+
+    def _delete_network_row(self, n: NetworkRow) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
+
+    def _remove_kernel_objects(self, n: NetworkRow, scope: TeardownScope | None) -> None:
+        """The bridge and the firewall rules of ``n`` (with the netns veths ``scope`` holds); on failure the
+        network is left whole."""
+        # Networks torn down early in the scope count as gone already: their rows are on their way out.
+        last = all(other.id == n.id or (scope is not None and scope.is_torn(other.id))
+                   for other in self.store.networks())
+        veths = scope.held.veths() if scope is not None else []
         # The root's last network: removing the base chains takes its rules with them. The firewall update
         # (iptables processes) and the bridge's deletion (the kernel waits out RCU grace periods, ~30 ms)
         # touch independent objects (rules match the bridge by name), so they run at once.
         firewall = Background(self.firewall.remove_base if last else lambda: self.firewall.remove_network(n.id))
         try:
-            bridge.delete_link_by_name(n.bridge)
+            # Veths of released netns (this network's or another's: all are on their way out) go in the same
+            # kernel batch as the bridge when they can; otherwise the bridge alone, as always.
+            if not (veths and teardown.delete_together([n.bridge, *veths])):
+                bridge.delete_link_by_name(n.bridge)
         except BaseException:
             firewall.join()
             self._ensure_firewall(n)  # the network stays: so must its rules
             raise
         firewall.join()
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM net_networks WHERE id = ?", (n.id,))
+
+    def _tear_down_early(self, scope: TeardownScope, n: NetworkRow) -> None:
+        """Background: ``n``'s kernel objects, unless a container joined it meanwhile."""
+        with self._lock():
+            if self.store.find_network(n.id) is None or self.store.endpoints_of_network(n.id):
+                return
+            self._remove_kernel_objects(n, scope)
+            scope.mark_torn(n.id)
+
+    def begin_teardown(self, labels: Mapping[str, str] | None) -> TeardownScope:
+        return TeardownScope(labels)
+
+    def finish_teardown(self, scope: TeardownScope) -> None:
+        """End of the scope: a network torn down early but never removed is made whole again; then the held
+        netns go, and their veths that did not go with a bridge are waited for (bounded) and deleted if they
+        outlive that, as a removal outside a teardown does."""
+        for network_id in scope.unfinished():
+            n = self.store.find_network(network_id)
+            if n is not None:
+                with self._lock(), contextlib.closing(bridge.iproute()) as ipr:
+                    self._ensure_network_objects(ipr, n)
+        for veth in scope.held.close(VETH_GONE_TIMEOUT):
+            bridge.delete_link_by_name(veth)
 
     def _ensure_firewall(self, n: NetworkRow) -> None:
         self.firewall.setup_network(n.id, n.bridge, n.subnet, n.internal)
@@ -509,12 +613,19 @@ class NetworkManager:
         return ContainerNetwork(row.netns if row else None, files, self._endpoint_states(container_id),
                                 self.container_ports(container_id))
 
-    def release_container(self, container_id: str) -> None:
-        """Remove ports, endpoints, the netns and the rows; safe twice and after a crash half-way."""
-        with self._lock():
-            eps = self.store.endpoints_of_container(container_id)
-            published = self.store.ports(container_id)
-            if published:
+    def release_container(self, container_id: str, *, scope: TeardownScope | None = None) -> None:
+        """Remove ports, endpoints, the netns and the rows; safe twice and after a crash half-way.
+
+        With ``scope`` (a teardown in progress, see TeardownScope) the released netns stays alive until the
+        scope ends, so that its veths can go in one batch with the network's bridge; and a network of the
+        scope's labels left without endpoints starts its teardown at once, in the background."""
+        # Read without the lock: only this container's own operations change its rows, and it is being
+        # removed. The lock is for the firewall (shared tables, read then rewritten), when there are ports:
+        # the parallel removals of a `down` no longer queue for it twice each.
+        eps = self.store.endpoints_of_container(container_id)
+        published = self.store.ports(container_id)
+        if published:
+            with self._lock():
                 self.firewall.remove_ports(container_id)
                 forget_udp_flows([p.host_port for p in published if p.protocol == "udp"])
         # The netns and its veths are this container's alone: they go outside the lock, so that the removals
@@ -522,16 +633,31 @@ class NetworkManager:
         # cheaper than a netlink delete each); a veth that outlives that (netns already gone after a crash,
         # or still held) is deleted directly.
         ns_path = self.netns_path(container_id)
-        had_netns = netns.remove(ns_path)
         veths = [e.veth for e in eps]
-        for veth in bridge.wait_links_gone(veths, VETH_GONE_TIMEOUT if had_netns else 0.0):
-            bridge.delete_link_by_name(veth)
+        if scope is None or not scope.held.release(ns_path, veths):
+            had_netns = netns.remove(ns_path)
+            # Waited for (bounded) while the kernel takes them; with no netns (gone after a crash), whatever
+            # is left is deleted right away.
+            self.settle_released_links(veths, VETH_GONE_TIMEOUT if had_netns else 0.0)
         with self._lock():
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM net_ports WHERE container_id = ?", (container_id,))
                 conn.execute("DELETE FROM net_endpoints WHERE container_id = ?", (container_id,))
                 conn.execute("DELETE FROM net_containers WHERE container_id = ?", (container_id,))
             self._drop_idle_implicit({e.network_id for e in eps})
+            idle = [] if scope is None or scope.labels is None else [
+                n for n in (self.store.find_network(net_id) for net_id in {e.network_id for e in eps})
+                if n is not None and _has_labels(n.labels, scope.labels)
+                and not self.store.endpoints_of_network(n.id)]
+        if scope is not None:
+            for n in idle:
+                scope.start_early(n.id, functools.partial(self._tear_down_early, scope, n))
+
+    def settle_released_links(self, veths: builtins.list[str], timeout: float = VETH_GONE_TIMEOUT) -> None:
+        """Wait (bounded) until the host ends ``veths`` of released netns are gone; delete any that outlive
+        the wait (its netns still held by some other process)."""
+        for veth in bridge.wait_links_gone(veths, timeout):
+            bridge.delete_link_by_name(veth)
 
     def _drop_idle_implicit(self, network_ids: set[str]) -> None:
         for net_id in network_ids:

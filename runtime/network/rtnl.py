@@ -40,6 +40,7 @@ NLMSGERR_ATTR_MSG = 1
 # linux/rtnetlink.h
 RTM_NEWLINK = 16
 RTM_DELLINK = 17
+RTM_GETLINK = 18
 RTM_SETLINK = 19
 RTM_NEWADDR = 20
 RTM_GETADDR = 22
@@ -60,6 +61,7 @@ IFLA_MTU = 4
 IFLA_MASTER = 10
 IFLA_PROTINFO = 12
 IFLA_LINKINFO = 18
+IFLA_GROUP = 27
 IFLA_NET_NS_FD = 28
 IFLA_INFO_KIND = 1
 IFLA_INFO_DATA = 2
@@ -248,6 +250,25 @@ class Rtnl:
 
     def delete_link_named(self, name: str) -> None:
         self.request(RTM_DELLINK, _ifinfo() + _string(IFLA_IFNAME, name), f"delete link {name}")
+
+    def set_group(self, name: str, group: int) -> None:
+        """Put link ``name`` in link group ``group`` (``ip link set NAME group N``)."""
+        self.request(RTM_NEWLINK, _ifinfo() + _string(IFLA_IFNAME, name) + _u32(IFLA_GROUP, group),
+                     f"set link {name} in group {group}")
+
+    def links_in_group(self, group: int) -> list[str]:
+        """The names of the links in link group ``group``."""
+        out = []
+        for payload in self.dump(RTM_GETLINK, _ifinfo(), "list links"):
+            attrs = parse_attrs(payload, _IFINFOMSG.size)
+            raw = attrs.get(IFLA_GROUP)
+            if raw is not None and struct.unpack("=I", raw[:4])[0] == group and IFLA_IFNAME in attrs:
+                out.append(attrs[IFLA_IFNAME].rstrip(b"\0").decode())
+        return out
+
+    def delete_group(self, group: int) -> None:
+        """Delete every link of link group ``group`` in one kernel batch (``ip link del group N``)."""
+        self.request(RTM_DELLINK, _ifinfo() + _u32(IFLA_GROUP, group), f"delete link group {group}")
 
     # ------------------------------------------------------------------------------ addresses, routes
 

@@ -7,6 +7,7 @@ unhealthy), and ``calls`` records every mutating call in order so tests can asse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -273,6 +274,10 @@ class FakeEngine:
 
     def network_list(self, *, labels: Mapping[str, str | None] | None = None) -> list[NetworkInfo]:
         return [n for n in self.networks.values() if _matches(n.labels, labels)]
+
+    def batched_network_teardown(self, networks_labeled: Mapping[str, str] | None = None
+                                 ) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # no kernel links here
 
     def network_remove(self, ref: str) -> None:
         n = self.network_inspect(ref)
