@@ -136,7 +136,10 @@ def _bench(args: argparse.Namespace, rootfs: Path, work: Path, root: Path) -> in
     uss = sum(f[1] for f in figures) / len(figures) / 1024
     print(f"\nsupervisors of {args.idle} idle containers: PSS {pss:.2f} MiB, USS {uss:.2f} MiB each "
           f"(target PSS <= 2.6 MiB: containerd-shim's figure here; conmon 0.36 MiB)")
-    launcher = subprocess.run(["pgrep", "-f", f"serve\\({str(root)!r}"], capture_output=True, text=True).stdout.split()
+    # The launcher's command line (the supervisors it forked share it; the run server of
+    # compose.cli.runserver has a serve() of its own).
+    launcher = subprocess.run(["pgrep", "-f", f"runtime.launcher import serve; serve\\({str(root)!r}"],
+                              capture_output=True, text=True).stdout.split()
     if launcher:
         lp, lu = _smaps(int(launcher[0]))
         print(f"the shared launcher (one per root): PSS {lp / 1024:.2f} MiB, USS {lu / 1024:.2f} MiB "

@@ -26,7 +26,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 class _Log:
     def __init__(self, path: Path) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         self.run = "-"
 
     def mark(self, label: str) -> None:
@@ -81,7 +81,27 @@ def _instrument_launcher(log: _Log) -> None:
     log.wrap(syscalls, "unshare", "unshare")
     log.wrap(syscalls, "set_link_up", "pid1:loopback")
     log.wrap(init, "_exec", "pid1:exec")
+    log.wrap(init.os, "execvpe", "pid1:execvpe")  # only its start shows: it returns only when it failed
+
+    def close_fds(keep: int) -> None:  # as init's, but the log stays open up to the exec (close-on-exec)
+        limit = 65536
+        for low, high in sorted(((3, min(keep, log.fd)), (min(keep, log.fd) + 1, max(keep, log.fd)),
+                                 (max(keep, log.fd) + 1, limit))):
+            os.closerange(low, high)
+
+    init._close_fds = close_fds  # type: ignore[assignment]
+    log.wrap(init, "_read_all", "sup:await-exec")  # the error pipe's EOF: PID 1's exec closed it
+    log.wrap(init, "_await_sync", "pid1:await-sync")  # PID 1 waiting for its cgroups (made, then attached)
     log.wrap(supervisor.Supervisor, "_cleanup", "sup:cleanup")
+
+
+def _instrument_engine(log: _Log) -> None:
+    """The engine's side, in this process: its head start on the cgroups, the launcher request, the reply."""
+    from runtime import launcher
+    from runtime.containers import cgroups
+
+    log.wrap(cgroups.Priming, "_run", "eng:prime")
+    log.wrap(launcher, "request_start", "eng:request")
 
 
 def main() -> int:
@@ -121,6 +141,7 @@ def _profile(runs: int, rootfs: Path, work: Path, root: Path) -> int:
         deadline = time.monotonic() + 30
         while not launcher.socket_path(root).exists() and time.monotonic() < deadline:
             time.sleep(0.005)
+        _instrument_engine(log)
         engine = open_engine(root)
         engine._launcher_warmed = True  # type: ignore[attr-defined]  # ours is up: no second one
         ids = []

@@ -12,6 +12,7 @@ import re
 import select
 import shutil
 import signal as signal_module
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -73,6 +74,10 @@ class Engine:
         self._volumes: VolumeStore | None = None
         self._boot_checked = False
         self._launcher_warmed = False
+        self._teardown_open = False  # inside batched_network_teardown()
+        self._teardown_labels: Mapping[str, str] | None = None  # its networks_labeled
+        self._teardown_scope: Any = None  # its runtime.network.manager.TeardownScope, once a removal needed one
+        self._teardown_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------- delegates
 
@@ -152,7 +157,7 @@ class Engine:
         return self.network_manager().list_networks(labels)
 
     def network_remove(self, ref: str) -> None:
-        self.network_manager().remove_network(ref)
+        self.network_manager().remove_network(ref, scope=self._teardown_scope)
 
     def network_connect(self, network: str, container: str, endpoint: EndpointSpec) -> None:
         rec = self._record(container)
@@ -372,17 +377,62 @@ class Engine:
 
     def _release_network(self, container_id: str) -> None:
         try:
-            self.network_manager().release_container(container_id)
+            self.network_manager().release_container(container_id, scope=self._current_teardown())
         except InvalidSpec:
             pass
+
+    @contextlib.contextmanager
+    def batched_network_teardown(self, networks_labeled: Mapping[str, str] | None = None) -> Iterator[None]:
+        """Network teardown for `down`, in as few kernel batches and as early as it can be. Inside the scope:
+
+        - a container removal releases its netns first, before waiting for its supervisor to finish (mount
+          and rows go, as always), but keeps it alive with an fd instead of waiting for the kernel to
+          destroy its veth pairs (10-30 ms each, the last one on `down`'s critical path);
+        - a network carrying ``networks_labeled`` whose last endpoint that released starts its teardown at
+          once, in the background: bridge and firewall rules, and the held veths in one kernel batch with the
+          bridge (~50 ms for a bridge and 10 veths, against ~90 ms one after the other, measured), while the
+          removals finish; ``network_remove`` then waits for it and deletes the row (an early teardown that
+          no ``network_remove`` follows is undone when the scope ends: the network stays whole);
+        - when the scope ends the fds are closed and any veth left is waited for (bounded) and deleted, as a
+          removal outside the scope does.
+
+        Outside the scope nothing changes: ``container_remove`` returns with nothing of the container left.
+        Crash-safety: the fds die with the process, and with them the last reference to each released netns:
+        the kernel then destroys those netns with their veth pairs, as for any released netns (details in
+        runtime.network.teardown); a network whose bridge and rules went early but whose row is left is
+        removed by the next ``network_remove`` (a missing bridge is fine there) or repaired by the next
+        container start on it. The scope is engine-wide while open: one operation per process, as the CLI
+        runs them."""
+        if self._teardown_open:  # nested: the outer scope finishes it
+            yield
+            return
+        self._teardown_open, self._teardown_labels = True, networks_labeled
+        try:
+            yield
+        finally:
+            self._teardown_open = False
+            scope, self._teardown_scope = self._teardown_scope, None
+            if scope is not None:
+                self.network_manager().finish_teardown(scope)
+
+    def _current_teardown(self) -> Any:
+        """The open scope's TeardownScope (made on first use: its imports stay off `down`'s path to the
+        first stop signal), or None outside the scope."""
+        if not self._teardown_open:
+            return None
+        with self._teardown_lock:
+            if self._teardown_scope is None:
+                self._teardown_scope = self.network_manager().begin_teardown(self._teardown_labels)
+            return self._teardown_scope
 
     def container_start(self, ref: str) -> ContainerState:
         """Start; starting a running container changes nothing (docker answers 304 Not Modified)."""
         rec = self._record(ref)
-        state = self._state(rec)
+        st = self._status(rec)
+        state = self._state(rec, st)
         if state.status in ("running", "paused", "restarting"):
             return state
-        conn = self._start(rec)
+        conn = self._start(rec, st)  # the status just read: reading and reconciling it again costs ~0.1 ms
         conn.close()
         return self.container_inspect(rec.id)
 
@@ -392,12 +442,12 @@ class Engine:
         conn = self._start(rec)
         return self.container_inspect(rec.id), conn
 
-    def _start(self, rec: ContainerRecord) -> Any:
+    def _start(self, rec: ContainerRecord, st: RunStatus | None = None) -> Any:
         from runtime import launcher
         from runtime.containers.head_start import cgroup_head_start
         from runtime.containers.status import clear_stop_requested
 
-        st = self._status(rec)
+        st = st or self._status(rec)
         if st.status in ("running", "restarting", "starting"):
             raise StateError(f"container {rec.name} is already running",
                              hint="stop it first, or use 'hoist container restart'")
@@ -564,12 +614,19 @@ class Engine:
                                hint="stop it first, or use --force")
             self.container_stop(rec.id, timeout=0)
             st = self._status(rec)
+        networked = _uses_network_manager(rec.spec.network_mode)
+        if networked and self._teardown_open:
+            # In a teardown the network goes first, while the supervisor may still be in its cleanup (none of
+            # which needs the network): the container is stopped, and its netns is held until the scope ends
+            # (see batched_network_teardown), so its network's teardown can start that much sooner.
+            self._release_network(rec.id)
+            networked = False
         self._wait_supervisor_gone(st)
         try:
             ContainerCgroups(self.root, rec.id).remove()
         except OSError:
             pass
-        if _uses_network_manager(rec.spec.network_mode):
+        if networked:
             self._release_network(rec.id)
         self.records.delete(rec.id)
         shutil.rmtree(self.container_dir(rec.id), ignore_errors=True)
@@ -753,13 +810,19 @@ def _uses_network_manager(mode: str) -> bool:
 
 
 def _read_line(conn: Any) -> str:
-    """One line, read byte by byte: the exit line that may follow must stay in the socket for select()."""
+    """One line, and nothing after it: the exit line that may follow must stay in the socket for select().
+
+    Peeks at what has arrived and takes it up to the newline (two system calls for a whole line; reading
+    byte by byte took one per byte)."""
+    import socket
+
     data = bytearray()
     while not data.endswith(b"\n"):
-        chunk = conn.recv(1)
-        if not chunk:
+        peeked = conn.recv(4096, socket.MSG_PEEK)
+        if not peeked:
             break
-        data += chunk
+        end = peeked.find(b"\n")
+        data += conn.recv(len(peeked) if end < 0 else end + 1)
     return data.decode(errors="replace").strip()
 
 

@@ -74,6 +74,7 @@ class Supervisor:
         self.listener: socket.socket | None = None
         self.resolver: object | None = None
         self.owner_fd = -1  # the container's owner lock (runtime.containers.status.try_own)
+        self.priming: Priming | None = None  # the attach's grace period, paid while PID 1 mounts
 
     # ------------------------------------------------------------------------------------------ the run
 
@@ -102,33 +103,13 @@ class Supervisor:
         st.supervisor_pid = os.getpid()
         st.supervisor_start = sc.process_start_time(os.getpid()) or 0
         st.status, st.error, st.restart_count, st.health = "starting", "", 0, None
-        st.save(self.dir)
         restarts = RestartManager(self.plan.restart, self.plan.restart_max_retries)
-        step = "cgroups"
-        priming = None
-        try:
-            self.cgroups.make_dirs()
-            # The attach's grace period runs from here, behind the fork and PID 1's mounts; so do the limits
-            # (``_limit_and_attach``): PID 1 runs nothing of the user's before both are in place.
-            priming = self.cgroups.prime_attach()
-            limits: Limits | None = Limits(**self.plan.limits)  # type: ignore[arg-type]
-            step = "DNS resolver"
-            self._start_resolver()
-            step = "attach socket"
-            if self.plan.tty or self.plan.stdin_open:
-                self._listen_attach()
-        except Exception as exc:  # noqa: BLE001 - reported as the start's failure, with the step
-            if priming is not None:
-                priming.join()
-            self._finish_failed(f"{step}: {exc}", 125, notify)
-            return
         first = True
         while True:
             oom_before = self.cgroups.oom_kills()
             started = time.monotonic()
             try:
-                self._start_container(priming, limits)
-                priming = limits = None  # a restart primes again; the limits stay set on the cgroups
+                self._start_container(first)
             except SpawnError as exc:
                 self._finish_failed(str(exc), exc.exit_code, notify if first else None)
                 return
@@ -185,9 +166,14 @@ class Supervisor:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         return not stop_requested(self.dir)
 
-    def _start_container(self, priming: Priming | None = None, limits: Limits | None = None) -> None:
-        if priming is None:  # a restart: the cgroups exist, so prime their attach now
-            priming = self.cgroups.prime_attach()
+    def _start_container(self, first: bool) -> None:
+        """Fork PID 1 at once; what else a start needs is done while it mounts its root filesystem.
+
+        The first start of this run makes the cgroups (``_prepare_first``) and sets their limits, the
+        resolver and the attach socket (``_limit_and_attach``) then; a restart finds them all in place.
+        PID 1 runs nothing of the user's before all of that succeeded, and dies with us if we die first.
+        """
+        self.priming = None if first else self.cgroups.prime_attach()  # a restart: the cgroups exist
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         console = theirs = None
         if self.plan.tty:
@@ -209,8 +195,9 @@ class Supervisor:
             streams = {out_r: "stdout", err_r: "stderr"}
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
-            self.pid = spawn(self.plan, lambda pid: self._limit_and_attach(pid, limits), cg_dirs, stdio, theirs,
-                             close_in_child=self._parent_only_fds())
+            self.pid = spawn(self.plan, self._limit_and_attach if first else self.cgroups.attach, cg_dirs, stdio,
+                             theirs, close_in_child=self._parent_only_fds(),
+                             prepare=self._prepare_first if first else None)
             if console is not None:
                 _, fds, _, _ = socket.recv_fds(console, 1, 1)
                 self.master = fds[0]
@@ -225,8 +212,9 @@ class Supervisor:
             for sock in (console, theirs):
                 if sock is not None:
                     sock.close()
-            if priming is not None:
-                priming.join()  # done by now (the attach waited for it): no thread lives on into later forks
+            if self.priming is not None:
+                self.priming.join()  # done by now (the attach waited for it): no thread lives on into later forks
+                self.priming = None
         for fd in child_ends:
             os.close(fd)
         os.close(null)
@@ -243,14 +231,38 @@ class Supervisor:
             st.health = self.health.to_dict()
             st.save(self.dir)
 
-    def _limit_and_attach(self, pid1: int, limits: Limits | None) -> None:
-        """In ``spawn``, while PID 1 mounts: the limits (first start only), then PID 1 into the cgroups, so
-        that when it gets there it is in a cgroup whose limits (devices rules included) are complete."""
-        if limits is not None:
-            try:
-                self.cgroups.set_limits(limits)
-            except OSError as exc:
-                raise SpawnError("cgroups", str(exc)) from None  # as when they were set before the fork
+    def _prepare_first(self, pid1: int) -> None:
+        """In ``spawn`` of the first start, while PID 1 unshares its namespaces: record the start, then make
+        the cgroup directories (PID 1 bind-mounts them next) and start paying the first attach's grace period.
+
+        Recorded before anything of the user's can run (PID 1 waits for ``_limit_and_attach``): a supervisor
+        killed after that leaves "starting" with its own pid, which the engine settles; killed before, PID 1
+        sees EOF and exits without running anything, and the record still tells the truth.
+        """
+        try:
+            self.status.save(self.dir)
+        except OSError as exc:
+            raise SpawnError("status", str(exc)) from None
+        try:
+            self.cgroups.make_dirs()
+        except OSError as exc:
+            raise SpawnError("cgroups", str(exc)) from None
+        self.priming = self.cgroups.prime_attach()
+
+    def _limit_and_attach(self, pid1: int) -> None:
+        """In ``spawn`` of the first start, while PID 1 mounts: the limits, the DNS resolver and the attach
+        socket, then PID 1 into the cgroups, so that when it gets there it is in a cgroup whose limits
+        (devices rules included) are complete and everything it may talk to is there."""
+        step = "cgroups"
+        try:
+            self.cgroups.set_limits(Limits(**self.plan.limits))  # type: ignore[arg-type]
+            step = "DNS resolver"
+            self._start_resolver()
+            step = "attach socket"
+            if self.plan.tty or self.plan.stdin_open:
+                self._listen_attach()
+        except Exception as exc:  # noqa: BLE001 - reported as the start's failure, with the step
+            raise SpawnError(step, str(exc)) from None
         self.cgroups.attach(pid1)
 
     def _parent_only_fds(self) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime import naming
+from runtime.containers.files import read_bytes
 
 CGROUP_FS = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio")
@@ -85,8 +86,8 @@ def _write(path: Path, value: str) -> None:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text()
-    except OSError:
+        return read_bytes(str(path)).decode()  # no text-mode file: see read_bytes
+    except (OSError, UnicodeDecodeError):
         return ""
 
 

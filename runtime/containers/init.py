@@ -5,11 +5,12 @@ supervisor unshares CLONE_NEWPID, which applies to its next child only, forks, a
 namespace for children to come); PID 1 enters or unshares the other namespaces, runs the init steps and
 execs the user's command. The supervisor writes PID 1's host pid into the container's cgroups while PID 1
 mounts its root filesystem (runc's model: the first write to a cgroup.procs file waits out an RCU grace
-period, ~10 ms, which the mounts hide). PID 1 waits on a sync pipe for "you are in your cgroup" before it
-unshares the cgroup namespace (so the namespace's root is the container's cgroup) and before it drops
-privileges and execs: no user code ever runs outside the cgroup, and if the supervisor fails or dies,
-PID 1 sees EOF and exits. Setup errors travel back over a close-on-exec pipe: EOF without data means the
-exec succeeded. Everything used after pivot_root must be imported before it (the host's modules are out of
+period, ~10 ms, which the mounts hide). The supervisor may also make the cgroup directories then
+(``prepare``): PID 1 waits on a sync pipe for "your cgroups exist" before it bind-mounts them, and for
+"you are in your cgroup" before it unshares the cgroup namespace (so the namespace's root is the
+container's cgroup) and before it drops privileges and execs: no user code ever runs outside the cgroup,
+and if the supervisor fails or dies, PID 1 sees EOF and exits. Setup errors travel back over a
+close-on-exec pipe: EOF without data means the exec succeeded. Everything used after pivot_root must be imported before it (the host's modules are out of
 reach then).
 """
 
@@ -36,6 +37,9 @@ EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
 _TIOCGPTN = 0x80045430  # linux/asm-generic ioctls, not in Python's termios
 _TIOCSPTLCK = 0x40045431
+# The sync pipe's two bytes, in this order.
+_CGROUPS_MADE = b"\2"
+_ATTACHED = b"\1"
 _FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT)
 
@@ -96,16 +100,18 @@ _SIG_DFL = int(signal.SIG_DFL)
 
 def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: dict[str, str],
           stdio: tuple[int, int, int], console: socket.socket | None = None,
-          close_in_child: tuple[int, ...] = ()) -> int:
+          close_in_child: tuple[int, ...] = (), prepare: Callable[[int], None] | None = None) -> int:
     """Start the container; returns the host pid of its PID 1 (a child of the caller).
 
-    ``attach_cgroup(pid)`` runs here, in the caller, while PID 1 sets up its mounts; PID 1 goes on past its
-    cgroup step only once it returned. With ``console`` (one end of a unix socket pair), the container gets
-    a terminal made in its own devpts instance, and the pty master is sent over ``console`` (runc's console
-    socket); ``stdio`` is unused then.
+    ``prepare(pid)`` then ``attach_cgroup(pid)`` run here, in the caller, while PID 1 sets up its mounts.
+    ``prepare`` must leave the cgroup directories made: PID 1 bind-mounts them only once it returned. PID 1
+    goes on past its cgroup step only once ``attach_cgroup`` returned. A failure in either kills PID 1
+    before it runs anything of the user's. With ``console`` (one end of a unix socket pair), the container
+    gets a terminal made in its own devpts instance, and the pty master is sent over ``console`` (runc's
+    console socket); ``stdio`` is unused then.
     """
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    attached_r, attached_w = os.pipe2(os.O_CLOEXEC)  # one byte: PID 1 is in its cgroup
+    attached_r, attached_w = os.pipe2(os.O_CLOEXEC)  # _CGROUPS_MADE, then _ATTACHED: PID 1 is in its cgroup
     try:
         pid1 = _fork_pid1(plan)
     except BaseException:
@@ -118,7 +124,7 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
     os.close(err_w)
     os.close(attached_r)
     try:
-        attach_error = _attach(pid1, attach_cgroup, attached_w)
+        attach_error = _attach(pid1, prepare, attach_cgroup, attached_w)
     finally:
         os.close(attached_w)  # PID 1 reads its byte first; without one (attach failed) it exits
         error = _read_all(err_r).decode(errors="replace")
@@ -207,12 +213,16 @@ def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...]
     _run_init(plan, err_w, attached_r, cgroup_dirs, stdio, console)
 
 
-def _attach(pid1: int, attach_cgroup: Callable[[int], None], attached_w: int) -> Exception | None:
-    """Put PID 1 in its cgroups and tell it so. On failure PID 1 is killed (it waits at its cgroup step,
-    before any user code) and reaped, and the error returned."""
+def _attach(pid1: int, prepare: Callable[[int], None] | None, attach_cgroup: Callable[[int], None],
+            attached_w: int) -> Exception | None:
+    """Let the caller make PID 1's cgroups, put it in them, and tell it each. On failure PID 1 is killed (it
+    waits at one of its cgroup steps, before any user code) and reaped, and the error returned."""
     try:
+        if prepare is not None:
+            prepare(pid1)
+        os.write(attached_w, _CGROUPS_MADE)
         attach_cgroup(pid1)
-        os.write(attached_w, b"\1")
+        os.write(attached_w, _ATTACHED)
         return None
     except Exception as exc:  # noqa: BLE001 - returned, to be reported unless PID 1 failed first
         try:
@@ -314,6 +324,8 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
         ("mount propagation", rootfs.make_mounts_private),
         ("overlay rootfs", lambda: rootfs.mount_overlay(plan.lower_dirs, plan.upper_dir, plan.work_dir, merged,
                                                         plan.lowerdir, plan.lowerdir_base)),
+        # The supervisor makes the cgroup directories while this process gets here (``prepare``).
+        ("cgroup directories", lambda: _await_sync(attached_r, _CGROUPS_MADE)),
         ("mount /proc /dev /sys", lambda: rootfs.mount_special(merged, plan.shm_size, cgroup_dirs, host_net)),
         ("devices", lambda: rootfs.make_devices(merged, plan.devices)),
         ("console", terminal),
@@ -328,21 +340,29 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
         ("ulimits", lambda: security.apply_ulimits(plan.ulimits)),
         ("user", resolve),
         ("working directory", workdir),
+        # Dropping from the bounding set only narrows what this process can gain later; done before the wait
+        # for the cgroup attach, which is often still being paid for, it is off the start's critical path.
+        ("capability bounding set",
+         lambda: state.__setitem__("keep", security.limit_bounding_set(plan.capabilities))),
         # Everything above only prepares the mount namespace and this process; from here on the container's
         # limits must hold, and the cgroup namespace must be rooted at the container's cgroup.
         ("cgroup", lambda: _enter_cgroup(attached_r)),
-        ("capabilities", lambda: security.confine(state["user"], plan.capabilities,  # type: ignore[arg-type]
-                                                  plan.no_new_privs)),
+        ("capabilities", lambda: security.become_user(state["user"], state["keep"],  # type: ignore[arg-type]
+                                                      plan.no_new_privs)),
     ]
 
 
 def _enter_cgroup(attached_r: int) -> None:
     """Wait until the supervisor has put this process in the container's cgroups, then unshare the cgroup
     namespace (its root is the cgroup of the unsharing process, so this must come after the move)."""
-    if os.read(attached_r, 1) != b"\1":
-        os._exit(EXIT_SETUP_FAILED)  # the supervisor failed to attach us (and reports why) or is gone
+    _await_sync(attached_r, _ATTACHED)
     os.close(attached_r)
     sc.unshare(sc.CLONE_NEWCGROUP)
+
+
+def _await_sync(attached_r: int, expected: bytes) -> None:
+    if os.read(attached_r, 1) != expected:
+        os._exit(EXIT_SETUP_FAILED)  # the supervisor failed (and reports why) or is gone
 
 
 def make_console(rootfs: str, console: socket.socket) -> None:

@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from runtime.containers.files import read_bytes
+
 PLAN_FILE = "plan.json"
 
 
@@ -102,7 +104,11 @@ class LaunchPlan:
 
     @classmethod
     def load(cls, container_dir: str | Path) -> LaunchPlan:
-        raw = json.loads((Path(container_dir) / PLAN_FILE).read_text())
+        return cls.from_json(read_bytes(os.path.join(container_dir, PLAN_FILE)))
+
+    @classmethod
+    def from_json(cls, data: bytes) -> LaunchPlan:
+        raw = json.loads(data)
         raw["mounts"] = [MountPlan(**m) for m in raw.get("mounts", [])]
         raw["ulimits"] = [tuple(u) for u in raw.get("ulimits", [])]
         if raw.get("healthcheck"):

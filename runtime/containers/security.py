@@ -64,10 +64,25 @@ def confine(user: ExecUser, capabilities: list[str], no_new_privs: bool) -> None
     A non-root user ends with empty permitted/effective sets (the kernel clears them on setuid), which is
     what Docker gives a non-root user too; inheritable and ambient stay empty.
     """
+    become_user(user, limit_bounding_set(capabilities), no_new_privs)
+
+
+def limit_bounding_set(capabilities: list[str]) -> int:
+    """The first half of ``confine``: drop what is not kept from the bounding set; returns the kept mask.
+
+    It may run well before ``become_user`` (the container's init does it before waiting for its cgroup):
+    the bounding set only limits what an exec or capset can gain, so the effective set (CAP_SYS_ADMIN for
+    the cgroup namespace, CAP_SETUID...) stays as it was until ``become_user``.
+    """
     # Never ask for more than this process holds (root in some VMs lacks CAP_SYS_RESOURCE): privileged
     # containers get everything the runtime has, as with Docker.
     keep = capability_mask(capabilities) & _permitted()
     drop_bounding(keep)
+    return keep
+
+
+def become_user(user: ExecUser, keep: int, no_new_privs: bool) -> None:
+    """The second half of ``confine``, after ``limit_bounding_set`` returned ``keep``."""
     switch_user(user)
     if user.uid == 0:
         sc.capset(keep, keep, 0)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.containers.files import read_bytes
+
 STATUS_FILE = "status.json"
 STOP_MARKER = "stop-requested"
 OWNER_LOCK = "supervisor.lock"
@@ -51,9 +53,13 @@ class RunStatus:
     @classmethod
     def load(cls, container_dir: str | Path) -> RunStatus:
         try:
-            raw = json.loads((Path(container_dir) / STATUS_FILE).read_text())
+            return cls.from_json(read_bytes(os.path.join(container_dir, STATUS_FILE)))
         except (FileNotFoundError, ValueError):
             return cls()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> RunStatus:
+        raw = json.loads(data)
         known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 

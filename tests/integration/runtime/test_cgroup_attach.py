@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ def test_cgroup_namespace_is_rooted_at_the_container_cgroup(probe):
     assert all(line.endswith(":/") for line in lines), lines
 
 
-def _spawn_in_helper(plan: LaunchPlan, attach: Callable[[int], None]) -> dict[str, Any]:
+def _spawn_in_helper(plan: LaunchPlan, attach: Callable[[int], None],
+                     prepare: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run ``spawn`` in a forked "supervisor" under a forked subreaper that reaps every descendant.
 
     Returns the supervisor's report (PID 1's pid or the SpawnError) and the exit code of every process the
@@ -51,7 +53,7 @@ def _spawn_in_helper(plan: LaunchPlan, attach: Callable[[int], None]) -> dict[st
                     null = os.open("/dev/null", os.O_RDWR)
                     dirs = {k: str(v) for k, v in ContainerCgroups(Path(plan.root), plan.id).dirs().items()}
                     try:
-                        report["pid"] = spawn(plan, attach, dirs, (null, null, null))
+                        report["pid"] = spawn(plan, attach, dirs, (null, null, null), prepare=prepare)
                     except SpawnError as exc:
                         report.update(step=exc.step, message=exc.message)
                 except BaseException as exc:  # noqa: BLE001
@@ -78,12 +80,74 @@ def _spawn_in_helper(plan: LaunchPlan, attach: Callable[[int], None]) -> dict[st
     return merged
 
 
-def _created_plan(engine, busybox_image: str, name: str, marker: str) -> LaunchPlan:
+def _created_plan(engine, busybox_image: str, name: str, marker: str, make_dirs: bool = True) -> LaunchPlan:
     state = engine.container_create(ContainerSpec(name=name, image=busybox_image, network_mode="none",
                                                   command=["touch", marker]))
     plan = LaunchPlan.load(engine.container_dir(state.id))
-    ContainerCgroups(engine.root, state.id).make_dirs()  # what the supervisor does before spawn
+    if make_dirs:
+        ContainerCgroups(engine.root, state.id).make_dirs()  # as the engine's head start does
     return plan
+
+
+def test_pid1_waits_for_the_cgroup_directories_that_prepare_makes(engine, busybox_image, unique_id):
+    """The supervisor forks PID 1 first and makes the cgroup directories while it mounts: PID 1 must not
+    bind-mount them into its /sys/fs/cgroup before they exist (the mount would fail), however late."""
+    plan = _created_plan(engine, busybox_image, f"cp{unique_id}", "/ran-with-its-cgroups", make_dirs=False)
+    cgroups = ContainerCgroups(engine.root, plan.id)
+    assert not cgroups.exists()
+
+    def prepare(pid: int) -> None:
+        time.sleep(0.3)  # PID 1 reaches its mounts long before this
+        cgroups.make_dirs()
+
+    try:
+        report = _spawn_in_helper(plan, cgroups.attach, prepare)
+        assert "step" not in report and report.get("pid"), report
+        assert list(report["reaped"].values()) == [0, 0], report  # the supervisor, and PID 1's `touch`
+        assert os.path.exists(os.path.join(plan.upper_dir, "ran-with-its-cgroups"))
+    finally:
+        cgroups.remove()
+
+
+def test_a_failed_prepare_stops_pid1_before_it_runs_anything(engine, busybox_image, unique_id):
+    plan = _created_plan(engine, busybox_image, f"cf{unique_id}", "/prepare-failed-but-ran", make_dirs=False)
+    cgroups = ContainerCgroups(engine.root, plan.id)
+
+    def prepare(pid: int) -> None:
+        raise SpawnError("cgroups", "cannot make the directories: Read-only file system")
+
+    def attach(pid: int) -> None:
+        raise AssertionError("no attach after a failed prepare")
+
+    try:
+        report = _spawn_in_helper(plan, attach, prepare)
+        assert (report.get("step"), report.get("message")) == ("cgroups", "cannot make the directories: "
+                                                               "Read-only file system"), report
+        assert list(report["reaped"].values()) == [0]  # the supervisor: it killed and reaped PID 1 itself
+        assert not os.path.exists(os.path.join(plan.upper_dir, "prepare-failed-but-ran"))
+    finally:
+        cgroups.remove()
+
+
+def test_pid1_exits_without_exec_when_the_supervisor_dies_while_preparing(engine, busybox_image, unique_id):
+    """A supervisor SIGKILLed after forking PID 1 but before it recorded the start: nothing runs, and the
+    record still says what it said before (no "starting" without a supervisor)."""
+    plan = _created_plan(engine, busybox_image, f"ck{unique_id}", "/died-preparing-but-ran", make_dirs=False)
+    cgroups = ContainerCgroups(engine.root, plan.id)
+    before = (Path(plan.container_dir) / "status.json").read_text()
+
+    def prepare(pid: int) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    try:
+        report = _spawn_in_helper(plan, cgroups.attach, prepare)
+        assert "pid" not in report and "step" not in report
+        assert sorted(report["reaped"].values()) == [-signal.SIGKILL, EXIT_SETUP_FAILED], report
+        assert not os.path.exists(os.path.join(plan.upper_dir, "died-preparing-but-ran"))
+        assert (Path(plan.container_dir) / "status.json").read_text() == before
+        assert engine.container_inspect(plan.id).status == "created"
+    finally:
+        cgroups.remove()
 
 
 def test_a_failed_attach_stops_pid1_before_it_runs_anything(engine, busybox_image, unique_id):
