@@ -12,11 +12,14 @@ destinations each time:
   at a time, no unpacking (the work skopeo does);
 - ``skopeo copy docker://... oci:DIR`` (the reference: download and verify; it does not unpack layers).
 
-Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0), and a calibration row: the time this
-filesystem takes to create as many empty files as the image has, which hoist's unpacking must pay and
-skopeo (a handful of blob files) does not. It varies a lot on the development VMs (ext4 without a journal
-looks at every recently deleted inode of a block group before reusing one: 20-800 us per file measured,
-depending on the directory and on what was deleted there in the last minutes), so read the ratio with it.
+Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0); the CPU time (user + system, all
+threads) of the hoist CLI process and of skopeo, which a loaded machine inflates less than wall time; the
+phases of an in-process pull (from its progress events: until the layers start, layers, publishing); and a
+calibration row: the time this filesystem takes to create as many empty files as the image has, which
+hoist's unpacking must pay and skopeo (a handful of blob files) does not. It varies a lot on the
+development VMs (ext4 without a journal looks at every recently deleted inode of a block group before
+reusing one: 20-800 us per file measured, depending on the directory and on what was deleted there in the
+last minutes), so read the ratio with it.
 The runs' files are deleted only at the end, for the same reason: deleting a run's 600 files right before
 the next run made that run's file creation slower, the benchmark measuring its own cleanup.
 """
@@ -28,12 +31,16 @@ import gzip
 import io
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks._measure import time_call as _time
@@ -96,6 +103,37 @@ def _fetch_only(root: Path, ref: str, dest: Path) -> None:
     client.close()
 
 
+def _time_child(run: Callable[[], object]) -> tuple[float, float]:
+    """The wall time of ``run`` and the user + system CPU time of the child processes it waits for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _time(run)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def _pull_phases(pull: Callable[..., object], store: object, ref: str) -> tuple[float, float, float]:
+    """(until the first layer starts, the layers, publishing) of one in-process pull, in seconds, from the
+    times of its progress events."""
+    marks: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def progress(event: object) -> None:
+        now = time.perf_counter()
+        status = getattr(event, "status", "")
+        with lock:
+            if status == "Pulling fs layer":
+                marks.setdefault("layers", now)
+            elif status == "Pull complete":
+                marks["layers done"] = now
+            elif status.startswith("Digest:"):
+                marks["published"] = now
+
+    start = time.perf_counter()
+    pull(store, ref, progress=progress)
+    return (marks["layers"] - start, marks["layers done"] - marks["layers"],
+            marks["published"] - marks["layers done"])
+
+
 def _files_in(ref_store, image_id: str) -> int:  # type: ignore[no-untyped-def]
     return sum(len(files) + len(dirs) for layer in ref_store.rootfs_layers(image_id)
                for _, dirs, files in os.walk(layer))
@@ -149,17 +187,31 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "compose.cli.main", "--root", str(work / "warm-up"), "image", "pull",
                         "-q", ref], check=True, capture_output=True, env=env, cwd=PROJECT_DIR)
         cli, lib, fetch, skopeo, create = [], [], [], [], []
+        cli_cpu, skopeo_cpu, phases = [], [], []
         for run in range(args.runs):
             dest = work / f"run{run}"
-            cli.append(_time(lambda dest=dest: subprocess.run(
-                [sys.executable, "-m", "compose.cli.main", "--root", str(dest / "cli"), "image", "pull", "-q", ref],
-                check=True, capture_output=True, env=env, cwd=PROJECT_DIR)))
+
+            def cli_pull(dest: Path = dest) -> None:
+                subprocess.run([sys.executable, "-m", "compose.cli.main", "--root", str(dest / "cli"), "image",
+                                "pull", "-q", ref], check=True, capture_output=True, env=env, cwd=PROJECT_DIR)
+
+            def skopeo_copy(dest: Path = dest) -> None:
+                subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}",
+                                f"oci:{dest / 'oci'}:app"], check=True, capture_output=True)
+
+            wall, cpu = _time_child(cli_pull)
+            cli.append(wall)
+            cli_cpu.append(cpu)
             lib.append(_time(lambda dest=dest: pull_image(ImageStore(dest / "lib"), ref)))
             fetch.append(_time(lambda dest=dest: _fetch_only(dest / "fetch-root", ref, dest / "fetch")))
-            skopeo.append(_time(lambda dest=dest: subprocess.run(
-                ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{dest / 'oci'}:app"],
-                check=True, capture_output=True)))
+            wall, cpu = _time_child(skopeo_copy)
+            skopeo.append(wall)
+            skopeo_cpu.append(cpu)
             create.append(_time(lambda dest=dest: _create_files(dest / "calibration", files)))
+        # The phases come from pulls of their own, after the timed rows (one more pull between them would
+        # slow the runs after it: more files created and more dirty pages written back).
+        for run in range(args.runs):
+            phases.append(_pull_phases(pull_image, ImageStore(work / f"run{run}" / "phases"), ref))
         m_cli, m_lib, m_fetch, m_sk, m_create = (statistics.median(x) for x in (cli, lib, fetch, skopeo, create))
         print(f"hoist image pull (CLI process): median {m_cli * 1000:8.1f} ms")
         print(f"pull_image (in-process):        median {m_lib * 1000:8.1f} ms")
@@ -168,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio hoist CLI / skopeo: {m_cli / m_sk:.2f}  (in-process / skopeo: {m_lib / m_sk:.2f}; "
               "target <= 1.0; hoist also unpacks every layer, skopeo does not)")
         print(f"ratio fetch+verify / skopeo (the same work): {m_fetch / m_sk:.2f}")
+        c_cli, c_sk = statistics.median(cli_cpu), statistics.median(skopeo_cpu)
+        print(f"CPU (user+sys, all threads): hoist CLI median {c_cli * 1000:.1f} ms, skopeo median "
+              f"{c_sk * 1000:.1f} ms, ratio {c_cli / c_sk:.2f}")
+        until, layer_phase, publish = (statistics.median(p[i] for p in phases) for i in range(3))
+        print(f"in-process phases (medians): until the first layer starts {until * 1000:.1f} ms (registry "
+              f"ping, manifest, config), layers {layer_phase * 1000:.1f} ms, publishing {publish * 1000:.1f} ms")
         print(f"calibration: creating {files} empty files here: median {m_create * 1000:.1f} ms "
               "(part of every unpack; skopeo creates a handful)")
     finally:

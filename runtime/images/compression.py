@@ -12,6 +12,7 @@ import gzip
 import io
 import lzma
 import zlib
+from collections.abc import Iterable
 from typing import Any, BinaryIO, Literal
 
 Compression = Literal["gzip", "zstd", "bzip2", "xz", "none"]
@@ -195,6 +196,20 @@ class GzipReader(io.RawIOBase):
         while chunk := self.read(GZIP_MAX_OUTPUT):
             parts.append(chunk)
         return b"".join(parts)
+
+
+def import_layer_readers(kinds: Iterable[Compression]) -> None:
+    """Import the tar reader and the decompressors of ``kinds`` (what unpacking layers of those compressions
+    will import anyway). A pull calls it in a thread of its own while it waits for the registry; imported
+    first in the download threads instead, the modules were each thread's first ~10 ms, the threads
+    queueing on the import lock and on the GIL of the one importing."""
+    import tarfile  # noqa: F401 -- imported for its side effect: sys.modules
+
+    from runtime.images import tarstream  # noqa: F401
+    if "gzip" in kinds:
+        _inflater()
+    if "zstd" in kinds:
+        decompression_errors()  # imports zstandard when it is installed
 
 
 def decompression_errors() -> tuple[type[BaseException], ...]:

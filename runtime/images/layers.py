@@ -15,7 +15,7 @@ import os
 import posixpath
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -86,7 +86,9 @@ class _Unpacker:
         self.root_path = str(dest)
         self.is_root = os.geteuid() == 0
         self.safe_dirs: set[str] = {""}
-        self.deferred_dirs: list[tuple[str, tarfile.TarInfo]] = []
+        # Directory -> its latest member: mode and mtime are set last (children change the mtime). Kept in
+        # the order directories first appeared (finish goes backwards: children before their parents).
+        self.deferred_dirs: dict[str, tarfile.TarInfo] = {}
         self.size = 0
         self.entries = 0
 
@@ -126,6 +128,10 @@ class _Unpacker:
                 return
             shutil.rmtree(path)
             self.safe_dirs = {d for d in self.safe_dirs if d != rel and not d.startswith(rel + "/")}
+            # What replaces the directory must not get its mode and mtime at the end (nor what replaces
+            # anything that was inside it).
+            for gone in [d for d in self.deferred_dirs if d == rel or d.startswith(rel + "/")]:
+                del self.deferred_dirs[gone]
         else:
             os.unlink(path)
 
@@ -134,7 +140,7 @@ class _Unpacker:
         self.entries += 1
         if not rel:
             if info.isdir():
-                self.deferred_dirs.append(("", info))
+                self.deferred_dirs[""] = info
             return
         kind, target = whiteout_target(rel)
         if kind == "meta":
@@ -152,26 +158,29 @@ class _Unpacker:
         if kind == "whiteout":
             assert target is not None
             self.ensure_parent(target)
-            self.remove_existing(target, keep_dir=False)
-            self._mknod(self.abs(target), stat.S_IFCHR, 0, 0, rel)
-            self._chown(self.abs(target), info.uid, info.gid)
+            whiteout = self.abs(target)
+            self._replacing(target, lambda: self._mknod(whiteout, stat.S_IFCHR, 0, 0, rel))
+            self._chown(whiteout, info.uid, info.gid)
             return
         self.ensure_parent(rel)
-        self.remove_existing(rel, keep_dir=info.isdir())
         path = self.abs(rel)
         if info.isdir():
-            if not os.path.isdir(path):
+            try:
                 os.mkdir(path, 0o700)
+            except FileExistsError:
+                self.remove_existing(rel, keep_dir=True)  # a directory stays (its metadata is merged)
+                if not os.path.isdir(path):
+                    os.mkdir(path, 0o700)
             self.safe_dirs.add(rel)
             self._chown(path, info.uid, info.gid)
             self._xattrs(path, info, rel)
-            self.deferred_dirs.append((rel, info))  # mode and mtime last: children change the mtime
+            self.deferred_dirs[rel] = info  # a later member for the same directory: its metadata wins
             return
         if info.isreg():
             self._regular(tar, info, path, rel)
             return  # metadata, xattrs and times were set through the open file
         if info.issym():
-            os.symlink(info.linkname, path)
+            self._replacing(rel, lambda: os.symlink(info.linkname, path))
             self._chown(path, info.uid, info.gid)
         elif info.islnk():
             source = clean_member_path(info.linkname)
@@ -179,18 +188,19 @@ class _Unpacker:
                 raise ImageError(f"layer member {rel!r} is a hardlink to the layer root")
             self.ensure_parent(source)
             try:
-                os.link(self.abs(source), path, follow_symlinks=False)
+                self._replacing(rel, lambda: os.link(self.abs(source), path, follow_symlinks=False))
             except FileNotFoundError:
                 raise ImageError(f"layer member {rel!r} is a hardlink to {info.linkname!r}, which is not "
                                  "in the layer") from None
             return  # a hardlink shares the inode: its metadata is the source's
         elif info.ischr() or info.isblk():
             kind_bit = stat.S_IFCHR if info.ischr() else stat.S_IFBLK
-            self._mknod(path, kind_bit | (info.mode & 0o7777), info.devmajor, info.devminor, rel)
+            self._replacing(rel, lambda: self._mknod(path, kind_bit | (info.mode & 0o7777), info.devmajor,
+                                                     info.devminor, rel))
             self._chown(path, info.uid, info.gid)
             os.chmod(path, info.mode & 0o7777)
         elif info.isfifo():
-            os.mkfifo(path, 0o600)
+            self._replacing(rel, lambda: os.mkfifo(path, 0o600))
             self._chown(path, info.uid, info.gid)
             os.chmod(path, info.mode & 0o7777)
         else:
@@ -198,10 +208,26 @@ class _Unpacker:
         self._xattrs(path, info, rel)
         os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
 
+    def _replacing(self, rel: str, create: Callable[[], object]) -> None:
+        """``create()`` the entry ``rel``; if something is there already (an earlier member of this layer),
+        remove it and create again. Trying first spares an lstat per member: in a layer almost nothing
+        is there yet. The outcome is the remove-then-create's, and EEXIST comes from the same lookup
+        that creates, so nothing can slip in between."""
+        try:
+            create()
+        except FileExistsError:
+            self.remove_existing(rel, keep_dir=False)
+            create()
+
     def _regular(self, tar: TarStream, info: tarfile.TarInfo, path: str, rel: str) -> None:
-        # O_EXCL | O_NOFOLLOW: the file is new (remove_existing ran), so it cannot be a planted symlink;
-        # everything after the open goes through the descriptor, with no second path lookup.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        # O_EXCL | O_NOFOLLOW: the file is new (an existing entry is removed first), so it cannot be a planted
+        # symlink; everything after the open goes through the descriptor, with no second path lookup.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            self.remove_existing(rel, keep_dir=False)
+            fd = os.open(path, flags, 0o600)
         try:
             tar.write_data(info, fd)
             if self.is_root:
@@ -246,8 +272,13 @@ class _Unpacker:
             raise
 
     def finish(self) -> None:
-        for rel, info in reversed(self.deferred_dirs):
+        for rel, info in reversed(self.deferred_dirs.items()):
             path = self.abs(rel)
+            # chmod follows symlinks: never through one (a member that replaced the directory by a symlink
+            # to a host path would otherwise change that host file's mode). remove_existing already drops
+            # replaced directories; this makes the rule hold whatever path led here.
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                continue
             os.chmod(path, info.mode & 0o7777)
             os.utime(path, (info.mtime, info.mtime), follow_symlinks=False)
 

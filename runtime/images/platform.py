@@ -7,7 +7,7 @@ Names follow the OCI image spec / Go's GOOS and GOARCH (``linux/amd64``, ``linux
 
 from __future__ import annotations
 
-import platform as _stdlib_platform
+import os
 from dataclasses import dataclass
 
 from runtime.errors import RegistryError
@@ -45,10 +45,15 @@ class Platform:
         return Platform(self.os.lower(), arch, variant)
 
 
+def _machine() -> str:
+    """What ``platform.machine()`` returns on Linux, without importing that module (~1.5 ms per pull)."""
+    return os.uname().machine
+
+
 def host_platform() -> Platform:
     """The platform this machine runs natively."""
-    arch, variant = _MACHINE_TO_ARCH.get(_stdlib_platform.machine().lower(),
-                                         (_stdlib_platform.machine().lower(), ""))
+    machine = _machine().lower()
+    arch, variant = _MACHINE_TO_ARCH.get(machine, (machine, ""))
     return Platform("linux", arch, variant)
 
 

@@ -9,7 +9,8 @@ Ctrl-C therefore leave the store exactly as it was.
 Layers download concurrently (three at a time, as Docker does), and each is decompressed and unpacked
 while it arrives, in one pass over its bytes (inflate, zstd, hashlib and file writes release the GIL, so
 the threads overlap on several cores); a layer whose blob and unpacked chain the store already has is not
-downloaded again.
+downloaded again. The modules unpacking needs are imported by a thread of their own while the config is
+fetched.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from runtime.api import ImageInfo
 from runtime.errors import ImageError, RegistryError, RuntimeErrorBase
-from runtime.images import layers, reference
+from runtime.images import compression, layers, reference
 from runtime.images.blobs import StagedBlob, hex_of
 from runtime.images.platform import Platform, host_platform, parse_platform, select_manifest
 from runtime.images.registry import (
@@ -105,6 +106,10 @@ def _pull(store: ImageStore, client: RegistryClient, parsed: reference.Reference
         emit(progress, "", f"Status: Image is up to date for {shown}")
         return store.resolve(config_digest)
 
+    # The decompressors and the tar reader are imported while this thread waits for the registry.
+    preload = threading.Thread(target=compression.import_layer_readers, name="hoist-pull-imports",
+                               args=(_compressions(descriptors),))
+    preload.start()
     with store.staging() as staging:
         config_bytes = _fetch_small_blob(client, parsed.path, config_digest, config_desc.get("size"))
         config = _parse_config(config_bytes, config_digest)
@@ -121,12 +126,23 @@ def _pull(store: ImageStore, client: RegistryClient, parsed: reference.Reference
             if layer.media_type == DOCKER_LAYER_FOREIGN:
                 raise RegistryError(f"{shown} has a foreign (non-distributable) layer {layer.digest}",
                                     hint="foreign layers are Windows base layers; hoist runs Linux images")
+        preload.join()  # done by now, in all likelihood; the download threads then find every module there
         staged = _download_layers(store, client, parsed.path, plan, staging, progress)
         image_id = store.publish_pulled(staging, config_bytes, staged, manifest=manifest.data, tag=tag,
                                         repo_digest=repo_digest)
     emit(progress, "", f"Digest: {top.digest}")
     emit(progress, "", f"Status: Downloaded newer image for {shown}")
     return store.resolve(image_id)
+
+
+def _compressions(descriptors: list[Any]) -> set[compression.Compression]:
+    """The compressions the layers' media types declare (gzip for one that declares none it knows:
+    Docker's layers are gzip'd; the real compression is detected from the bytes in any case)."""
+    kinds: set[compression.Compression] = set()
+    for d in descriptors:
+        media_type = str(d.get("mediaType", "")) if isinstance(d, dict) else ""
+        kinds.add(compression.media_type_compression(media_type) or "gzip")
+    return kinds
 
 
 def _digest_of(descriptor: object, shown: str) -> str:

@@ -146,11 +146,14 @@ class _Source:
         self._index += size
         self._position += size
 
-    def read_some(self, limit: int) -> bytes:
+    def read_some(self, limit: int) -> bytes | memoryview:
         """Between 1 and ``limit`` bytes (b"" only at the end of the stream): the buffered read-ahead
-        first, then one read of the stream, so big file contents are never copied into the buffer."""
+        first, then one read of the stream, so big file contents are never copied into the buffer.
+        Read-ahead is handed out as a view of the buffer, not a copy (the buffer is never changed in
+        place, only replaced, so the view stays valid)."""
+        data: bytes | memoryview
         if self._index < len(self._buffer):
-            data = self._buffer[self._index:self._index + limit]
+            data = memoryview(self._buffer)[self._index:self._index + limit]
             self._index += len(data)
         else:
             data = self._stream.read(min(limit, DATA_CHUNK))

@@ -15,9 +15,59 @@ _SUBCOMMANDS += ("build", "base")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="image_command", metavar="COMMAND", title="commands")
+    from compose.cli.parsers import LazyParser
 
-    ls = sub.add_parser("ls", aliases=["list"], help="List images", description="List images")
+    # One process runs one sub-command: each sub-parser gets its flags only when used (parsers.LazyParser);
+    # building all thirteen cost ~5 ms of every `hoist image ...` process.
+    sub = parser.add_subparsers(dest="image_command", metavar="COMMAND", title="commands",
+                                parser_class=LazyParser)
+    for name, aliases, text, description, flags in _subcommand_parsers():
+        sub.add_parser(name, aliases=aliases, help=text, description=description or text,
+                       populate=_with_global_flags(flags))
+
+
+def _with_global_flags(flags: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser],
+                                                                                      None]:
+    def populate(parser: argparse.ArgumentParser) -> None:
+        from compose.cli.main import add_global_flags
+
+        flags(parser)
+        # Global flags (--root, ...) after the subcommand too, as docker's persistent flags allow.
+        add_global_flags(parser, after_command=True)
+
+    return populate
+
+
+_Flags = Callable[[argparse.ArgumentParser], None]
+
+
+def _subcommand_parsers() -> list[tuple[str, list[str], str, str, _Flags]]:
+    """(name, aliases, help, description when it says more than help, flags) of each sub-command."""
+    from compose.cli.commands import build_image, image_registry
+
+    return [
+        ("ls", ["list"], "List images", "", _ls_flags),
+        ("inspect", [], "Display detailed information on one or more images", "", _inspect_flags),
+        ("tag", [], "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", "", _tag_flags),
+        ("rm", ["remove", "rmi"], "Remove one or more images", "", _rm_flags),
+        ("prune", [], "Remove unused images", "", _prune_flags),
+        ("import", [], "Import the contents from a tarball to create a filesystem image",
+         "Import the contents from a tarball (or a directory) to create a filesystem image", _import_flags),
+        ("load", [], "Load an image from a tar archive or STDIN",
+         "Load an image from a tar archive (docker-archive or oci-archive) or STDIN", _load_flags),
+        ("save", [], "Save one or more images to a tar archive (streamed to STDOUT by default)",
+         "Save one or more images to a tar archive", _save_flags),
+        ("history", [], "Show the history of an image", "", _history_flags),
+        # pull/push: the registry client's verbs, defined in image_registry (stdlib-only at import time).
+        ("pull", [], image_registry.PULL_HELP, "", image_registry.add_pull_arguments),
+        ("push", [], image_registry.PUSH_HELP, "", image_registry.add_push_arguments),
+        # build/base: the Dockerfile builder's verbs, defined in build_image (stdlib-only at import time).
+        ("build", [], build_image.HELP, "", build_image.add_arguments),
+        ("base", [], build_image.BASE_HELP, "", build_image.add_base_arguments),
+    ]
+
+
+def _ls_flags(ls: argparse.ArgumentParser) -> None:
     ls.add_argument("-a", "--all", action="store_true", help="show all images (accepted; there are no "
                     "intermediate images)")
     ls.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
@@ -30,32 +80,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="'table', 'json', or a template such as '{{.Repository}}:{{.Tag}}'")
     ls.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
 
-    inspect = sub.add_parser("inspect", help="Display detailed information on one or more images",
-                             description="Display detailed information on one or more images")
+
+def _inspect_flags(inspect: argparse.ArgumentParser) -> None:
     inspect.add_argument("-f", "--format", default="", metavar="FORMAT",
                          help="'json' (default) or a template such as '{{.Id}}'")
     inspect.add_argument("images", nargs="+", metavar="IMAGE")
 
-    tag = sub.add_parser("tag", help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-                         description="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+
+def _tag_flags(tag: argparse.ArgumentParser) -> None:
     tag.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
     tag.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
 
-    rm = sub.add_parser("rm", aliases=["remove", "rmi"], help="Remove one or more images",
-                        description="Remove one or more images")
+
+def _rm_flags(rm: argparse.ArgumentParser) -> None:
     rm.add_argument("-f", "--force", action="store_true", help="force removal of the image")
     rm.add_argument("--no-prune", action="store_true", help="do not delete untagged parents (accepted)")
     rm.add_argument("images", nargs="+", metavar="IMAGE")
 
-    prune = sub.add_parser("prune", help="Remove unused images", description="Remove unused images")
+
+def _prune_flags(prune: argparse.ArgumentParser) -> None:
     prune.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     prune.add_argument("--filter", action="append", default=[], metavar="FILTER",
                        help="provide filter values (label=KEY[=VALUE], label!=KEY[=VALUE])")
 
-    imp = sub.add_parser("import", help="Import the contents from a tarball to create a filesystem image",
-                         description="Import the contents from a tarball (or a directory) to create a "
-                         "filesystem image")
+
+def _import_flags(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("-c", "--change", action="append", default=[], metavar="INSTRUCTION",
                      help="apply a Dockerfile instruction to the created image (repeatable)")
     imp.add_argument("-m", "--message", default="", help="set commit message for the imported image")
@@ -63,48 +113,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", metavar="FILE|-")
     imp.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
 
-    load = sub.add_parser("load", help="Load an image from a tar archive or STDIN",
-                          description="Load an image from a tar archive (docker-archive or oci-archive) or STDIN")
+
+def _load_flags(load: argparse.ArgumentParser) -> None:
     load.add_argument("-i", "--input", default=None, metavar="FILE", help="read from tar archive file, "
                       "instead of STDIN")
     load.add_argument("-q", "--quiet", action="store_true", help="suppress the load output")
 
-    save = sub.add_parser("save", help="Save one or more images to a tar archive (streamed to STDOUT by "
-                          "default)", description="Save one or more images to a tar archive")
+
+def _save_flags(save: argparse.ArgumentParser) -> None:
     save.add_argument("-o", "--output", default=None, metavar="FILE", help="write to a file, instead of STDOUT")
     save.add_argument("--format", choices=("docker", "oci"), default="docker",
                       help="archive format: docker (manifest.json + repositories) or oci (oci-archive)")
     save.add_argument("images", nargs="+", metavar="IMAGE")
 
-    hist = sub.add_parser("history", help="Show the history of an image",
-                          description="Show the history of an image")
+
+def _history_flags(hist: argparse.ArgumentParser) -> None:
     hist.add_argument("-H", "--human", action=argparse.BooleanOptionalAction, default=True,
                       help="print sizes and dates in human readable format")
     hist.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     hist.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
     hist.add_argument("--format", default="table", metavar="FORMAT", help="'table', 'json' or a template")
     hist.add_argument("image", metavar="IMAGE")
-
-    # pull/push: the registry client's verbs, defined in image_registry (stdlib-only at import time).
-    from compose.cli.commands import image_registry
-
-    image_registry.add_pull_arguments(sub.add_parser("pull", help=image_registry.PULL_HELP,
-                                                     description=image_registry.PULL_HELP))
-    image_registry.add_push_arguments(sub.add_parser("push", help=image_registry.PUSH_HELP,
-                                                     description=image_registry.PUSH_HELP))
-
-    # build/base: the Dockerfile builder's verbs, defined in build_image (stdlib-only at import time).
-    from compose.cli.commands import build_image
-
-    build_image.add_arguments(sub.add_parser("build", help=build_image.HELP, description=build_image.HELP))
-    build_image.add_base_arguments(sub.add_parser("base", help=build_image.BASE_HELP,
-                                                  description=build_image.BASE_HELP))
-
-    # Global flags (--root, ...) after the subcommand too, as docker's persistent flags allow.
-    from compose.cli.main import add_global_flags
-
-    for subparser in {id(p): p for p in sub.choices.values()}.values():
-        add_global_flags(subparser, after_command=True)
 
 
 def run(args: argparse.Namespace) -> int:

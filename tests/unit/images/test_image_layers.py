@@ -219,3 +219,75 @@ def test_media_type_compression() -> None:
     assert compression.media_type_compression("application/vnd.oci.image.layer.v1.tar") == "none"
     assert compression.media_type_compression("application/vnd.docker.image.rootfs.diff.tar.gzip") == "gzip"
     assert compression.media_type_compression("application/json") is None
+
+
+_LATER_KINDS = ["file", "dir", "symlink", "hardlink", "fifo"] + (["chr", "whiteout"] if IS_ROOT else [])
+_EARLIER_KINDS = ["file", "dir", "dir-with-child", "symlink-to-dir", "symlink-to-file", "fifo"]
+
+
+def _earlier(kind: str) -> list[Entry]:
+    """Entries making ``x`` an entry of ``kind`` (plus the targets some kinds point at)."""
+    base = [Entry("target-dir", "dir"), Entry("target-file", data=b"t"), Entry("src", data=b"source")]
+    return base + {
+        "file": [Entry("x", data=b"old")],
+        "dir": [Entry("x", "dir", mode=0o700)],
+        "dir-with-child": [Entry("x", "dir"), Entry("x/child", data=b"c")],
+        "symlink-to-dir": [Entry("x", "symlink", link="target-dir")],
+        "symlink-to-file": [Entry("x", "symlink", link="target-file")],
+        "fifo": [Entry("x", "fifo")],
+    }[kind]
+
+
+def _later(kind: str) -> Entry:
+    return {
+        "file": Entry("x", data=b"new", mode=0o640),
+        "dir": Entry("x", "dir", mode=0o751),
+        "symlink": Entry("x", "symlink", link="elsewhere"),
+        "hardlink": Entry("x", "hardlink", link="src"),
+        "fifo": Entry("x", "fifo", mode=0o620),
+        "chr": Entry("x", "chr", major=1, minor=3, mode=0o666),
+        "whiteout": Entry(".wh.x"),
+    }[kind]
+
+
+@pytest.mark.parametrize("earlier", _EARLIER_KINDS)
+@pytest.mark.parametrize("later", _LATER_KINDS)
+def test_a_later_member_replaces_an_earlier_one(tmp_path: Path, earlier: str, later: str) -> None:
+    """Whatever an earlier member of the layer left at a path, a later member of any kind replaces it (a
+    directory over a directory merges: its children stay); nothing outside ``x`` changes."""
+    dest = unpack(tmp_path, [*_earlier(earlier), _later(later)])
+    st = os.lstat(dest / "x")
+    if later == "file":
+        assert stat.S_ISREG(st.st_mode) and (dest / "x").read_bytes() == b"new"
+        assert stat.S_IMODE(st.st_mode) == 0o640 and st.st_nlink == 1
+    elif later == "dir":
+        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o751
+        assert sorted(os.listdir(dest / "x")) == (["child"] if earlier == "dir-with-child" else [])
+    elif later == "symlink":
+        assert os.readlink(dest / "x") == "elsewhere"
+    elif later == "hardlink":
+        assert st.st_ino == os.lstat(dest / "src").st_ino
+    elif later == "fifo":
+        assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o620
+    elif later == "chr":
+        assert stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3)
+    else:  # whiteout: a 0/0 character device
+        assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+    # The targets of an earlier symlink were never written through.
+    assert (dest / "target-file").read_bytes() == b"t"
+    assert os.listdir(dest / "target-dir") == []
+    assert (dest / "src").read_bytes() == b"source"
+
+
+def test_a_directory_replaced_by_a_symlink_does_not_chmod_the_symlinks_target(tmp_path: Path) -> None:
+    """The deferred mode of a directory member must not reach a file outside the layer through a later
+    symlink member of the same name (chmod follows symlinks)."""
+    host_file = tmp_path / "host-file"
+    host_file.write_bytes(b"secret")
+    host_file.chmod(0o600)
+    before = os.stat(host_file)
+    dest = unpack(tmp_path, [Entry("x", "dir", mode=0o777, mtime=1), Entry("x", "symlink", link=str(host_file))])
+    assert os.readlink(dest / "x") == str(host_file)
+    after = os.stat(host_file)
+    assert stat.S_IMODE(after.st_mode) == 0o600
+    assert after.st_mtime == before.st_mtime

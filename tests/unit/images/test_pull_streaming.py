@@ -140,3 +140,28 @@ def test_one_bad_layer_among_many_fails_the_pull_with_its_own_error(tmp_path: Pa
     with pytest.raises(RegistryError, match=f"blob {victim} .*failed digest verification"):
         pull_module.pull_image(ImageStore(tmp_path), f"{reg.host}/x/y:1")
     assert_store_untouched(tmp_path)
+
+
+def test_the_layer_readers_a_pull_will_need_are_imported_up_front() -> None:
+    """import_layer_readers imports what unpacking these compressions imports (checked in a fresh
+    interpreter: this one has everything imported already)."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from runtime.images import compression; "
+            "names = ('tarfile', 'runtime.images.tarstream', 'zstandard'); "
+            "loaded = lambda: sorted(m for m in names if m in sys.modules); "
+            "before = loaded(); compression.import_layer_readers({'gzip', 'zstd'}); "
+            "print(json.dumps([before, loaded()]))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[3]).stdout
+    before, after = json.loads(out)
+    assert "zstandard" not in before
+    assert after == ["runtime.images.tarstream", "tarfile", "zstandard"]
+
+
+def test_the_compressions_a_manifest_declares() -> None:
+    descriptors = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd"},
+                   {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip"},
+                   {"mediaType": "application/vnd.oci.image.layer.v1.tar"}, {"mediaType": "odd"}, "not a dict"]
+    assert pull_module._compressions(descriptors) == {"zstd", "gzip", "none"}

@@ -82,5 +82,11 @@ def test_parse_platform_rejects(text: str) -> None:
     ("riscv64", "linux/riscv64"),
 ])
 def test_host_platform(monkeypatch, machine: str, expected: str) -> None:
-    monkeypatch.setattr(plat._stdlib_platform, "machine", lambda: machine)
+    monkeypatch.setattr(plat, "_machine", lambda: machine)
     assert str(plat.host_platform()) == expected
+
+
+def test_machine_is_what_the_platform_module_reports() -> None:
+    import platform
+
+    assert plat._machine() == platform.machine()
