@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -215,3 +216,29 @@ def test_a_row_left_by_a_crash_after_an_early_teardown_is_removed(engine, busybo
     assert not _link_exists(name) and manager.store.find_network(net) is not None  # the row the crash left
     engine.network_remove(net)  # a missing bridge (and rules) is fine there
     assert manager.store.find_network(net) is None
+
+
+def test_the_scope_is_made_during_a_grace_period(engine, busybox_image, unique_id) -> None:  # noqa: F811
+    """A stop that waits out a grace period prepares the scope meanwhile (off the removals' path); the scope
+    ends cleanly, and a later scope starts empty."""
+    c = engine.container_create(ContainerSpec(name=f"g{unique_id}", image=busybox_image, network_mode="none",
+                                              command=["sleep", "60"]))  # PID 1: SIGTERM is ignored
+    engine.container_start(c.id)
+    seen: list[object] = []
+    with engine.batched_network_teardown():
+        assert engine._teardown_scope is None  # nothing made before a stop needs it
+
+        def watch() -> None:
+            deadline = time.monotonic() + 5.0
+            while engine._teardown_scope is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen.append(engine._teardown_scope)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        state = engine.container_stop(c.id, timeout=1.0)
+        watcher.join()
+        assert state.status == "exited"
+        assert seen and seen[0] is not None, "the scope was not made while the stop waited"
+        engine.container_remove(c.id)
+    assert engine._teardown_scope is None and not engine._teardown_prepared
