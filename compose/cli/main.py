@@ -16,6 +16,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re, 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import NoReturn
 
 # Command name -> module under compose.cli.commands. Each module defines HELP, add_arguments(parser) and
 # run(args) -> int. Aliases map to the same module.
@@ -218,7 +219,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = run_command(module, args)
     if owns_process and "compose.cli.fastrun" in sys.modules:
         sys.modules["compose.cli.fastrun"].spawn_pending()  # the run server for the next `container run`
+    if owns_process and not os.environ.get("HOIST_FULL_EXIT"):
+        _leave(code)
     return code
+
+
+def _leave(code: int) -> NoReturn:
+    """End the process as the interpreter's exit would, without its teardown of every module and object:
+    3-6 ms of each command here (~10 ms under load), spent freeing memory the kernel takes back anyway.
+
+    What that exit does that matters is done first: non-daemon threads are waited for, the atexit handlers
+    run (the dataclass code cache's save, tempfile's and logging's cleanups), the standard streams are
+    flushed. Nothing else is left to the teardown: files are written and closed where they are made, and
+    SQLite's committed transactions are already in its WAL (the checkpoint on close is an optimisation the
+    next connection makes instead). HOIST_FULL_EXIT=1 takes the interpreter's own exit (debugging leaks).
+    """
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        current = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread is not current and not thread.daemon:
+                thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # a reader that went away: the interpreter's exit would not report it either
+    os._exit(code)
 
 
 def _collect_from_here_on() -> None:
