@@ -7,7 +7,6 @@ the DDL runs once per database (idempotent ``CREATE ... IF NOT EXISTS``). Stdlib
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -88,16 +87,10 @@ class StateDB:
         For multi-step changes that span the database and the file system (a container's directory and its
         row), so two CLI processes never interleave them; SQLite's own locking covers single statements.
         """
-        import fcntl
+        from runtime import filelock
 
-        locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        fd = os.open(locks / f"{family}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with filelock.exclusive(self.root / "locks" / f"{family}.lock"):
             yield
-        finally:
-            os.close(fd)
 
     def query(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
         return self.connect().execute(sql, params).fetchall()

@@ -282,7 +282,7 @@ def spawn_server(root: str, run_dir: str, tag: str) -> None:
     a moment later (spawn_pending runs last); then init adopts and reaps it. A server of this code that
     holds its lock (running or starting) makes the spawn pointless: skipped.
     """
-    if _server_alive(server_file(run_dir, tag, "lock")):
+    if server_alive(server_file(run_dir, tag, "lock")):
         return
     idle = os.environ.get("HOIST_RUNSERVER_IDLE")
     launcher_idle = os.environ.get("HOIST_LAUNCHER_IDLE")
@@ -299,7 +299,7 @@ def spawn_server(root: str, run_dir: str, tag: str) -> None:
         (os.POSIX_SPAWN_DUP2, 0, 2)])
 
 
-def _server_alive(lock_path: str) -> bool:
+def server_alive(lock_path: str) -> bool:
     """Whether a server holds its lock (it takes it first thing and keeps it until it exits)."""
     import fcntl
 

@@ -40,7 +40,7 @@ def random_hex() -> str:
     return os.urandom(16).hex()
 
 
-def write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
     """os.write until every byte is out (a single write may take only part)."""
     view = memoryview(data)
     while view:

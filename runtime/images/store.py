@@ -19,7 +19,6 @@ exactly as it was, and concurrent processes never see half an image.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from runtime import filelock
 from runtime.api import ImageInfo
 from runtime.errors import Conflict, ImageError, NotFound
 from runtime.images import layers, reference
@@ -133,15 +133,8 @@ class ImageStore:
 
     # ------------------------------------------------------------------------------------ metadata, lock
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return filelock.exclusive(self._lock_path)
 
     def _read_metadata(self) -> dict[str, Any]:
         try:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import functools
 import ipaddress
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from runtime import naming
+from runtime import filelock, naming
 from runtime.api import ContainerSpec, EndpointSpec, EndpointState, NetworkInfo, NetworkSpec, PortBinding
 from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound, RuntimeErrorBase
 from runtime.network import bridge, etcfiles, ipam, netns, ports, teardown
@@ -41,17 +40,6 @@ class ContainerNetwork:
     etc_files: dict[str, Path]
     endpoints: list[EndpointState] = field(default_factory=list)
     ports: list[PortBinding] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class Background:
@@ -161,7 +149,7 @@ class NetworkManager:
         self.netns_dir = naming.run_dir(self.root) / "netns"
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
-        return _flock(self.root / "network.lock")
+        return filelock.exclusive(self.root / "network.lock")
 
     # ------------------------------------------------------------------------------------ networks
 
@@ -186,7 +174,7 @@ class NetworkManager:
             network_id = os.urandom(32).hex()
             name = naming.bridge_name(self.root, network_id)
             cfg = spec.ipam[0] if spec.ipam else None
-            with _flock(HOST_IPAM_LOCK):
+            with filelock.exclusive(HOST_IPAM_LOCK):
                 ipr = bridge.iproute()
                 try:
                     taken = [ipaddress.IPv4Network(r, strict=False) for r in bridge.host_routes(ipr)]

@@ -21,12 +21,11 @@ left that the rows would have been needed to find.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
+from runtime import filelock
 from runtime.network import bridge, netns
 from runtime.network.rtnl import NetlinkError, Rtnl
 
@@ -80,23 +79,12 @@ class HeldNetns:
         return bridge.wait_links_gone(veths, timeout) if veths else []
 
 
-@contextlib.contextmanager
-def _group_lock() -> Iterator[None]:
-    GROUP_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with open(GROUP_LOCK, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def delete_together(names: list[str]) -> bool:
     """Delete the links ``names`` of the calling netns (a bridge and veths) in one kernel batch: each joins a
     fresh link group, the group is checked to hold exactly these links, then deleted by group. True when done
     (links already gone count as deleted); False when it could not be done that way, with the group of every
     link reset and nothing deleted: the caller then deletes them its usual way."""
-    with _group_lock(), Rtnl() as ipr:
+    with filelock.exclusive(GROUP_LOCK), Rtnl() as ipr:
         present = [n for n in names if bridge.link_index(ipr, n) is not None]
         if not present:
             return True

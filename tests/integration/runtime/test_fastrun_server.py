@@ -3,7 +3,6 @@ the same output, exit codes and --rm removal; ^C; the server's idle exit; a kill
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import signal
@@ -55,17 +54,14 @@ def server_pid(root: Path) -> int | None:
 def server_gone(root: Path) -> bool:
     """No process holds the server's lock: none serves, none is starting."""
     _, lock_path = server_files(root)
-    try:
-        fd = os.open(lock_path, os.O_RDWR)
-    except FileNotFoundError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    return not fastrun.server_alive(str(lock_path))
+
+
+def spawn_run(env: dict[str, str], image: str, script: str, *, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """`container run --rm --network none IMAGE sh -c SCRIPT` as a CLI process, its output piped."""
+    return subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network",
+                             "none", image, "sh", "-c", script], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                            stderr=stderr, text=True)
 
 
 def warm_up(root: Path, image: str) -> int:
@@ -147,9 +143,7 @@ def test_flags_and_client_environment(warm_root: Path, busybox_image: str, uniqu
 
 def test_interrupt_stops_and_removes_as_the_full_path_does(warm_root: Path, busybox_image: str) -> None:
     env = {**os.environ, "HOIST_ROOT": str(warm_root), "HOIST_RUNSERVER_IDLE": IDLE}
-    proc = subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network",
-                             "none", busybox_image, "sh", "-c", "echo started; exec sleep 60"], cwd=PROJECT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn_run(env, busybox_image, "echo started; exec sleep 60")
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "started\n"
@@ -231,10 +225,7 @@ def test_socket_is_root_only(warm_root: Path) -> None:
 
 def test_concurrent_runs_each_get_their_own_output_and_code(warm_root: Path, busybox_image: str) -> None:
     env = {**os.environ, "HOIST_ROOT": str(warm_root), "HOIST_RUNSERVER_IDLE": IDLE}
-    procs = [subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network",
-                               "none", busybox_image, "sh", "-c", f"sleep 0.3; echo run{n}; echo e{n} >&2; exit {n}"],
-                              cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for n in range(1, 4)]
+    procs = [spawn_run(env, busybox_image, f"sleep 0.3; echo run{n}; echo e{n} >&2; exit {n}") for n in range(1, 4)]
     for n, proc in enumerate(procs, start=1):
         out, err = proc.communicate(timeout=60)
         assert (proc.returncode, out, err) == (n, f"run{n}\n", f"e{n}\n")
@@ -245,10 +236,7 @@ def test_a_server_killed_mid_run_loses_nothing(warm_root: Path, busybox_image: s
     """The client finishes the run itself from the state under the root: the rest of the output, the exit
     code, the --rm removal."""
     env = {**os.environ, "HOIST_ROOT": str(warm_root), "HOIST_RUNSERVER_IDLE": IDLE}
-    proc = subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network",
-                             "none", busybox_image, "sh", "-c", "echo one; sleep 1; echo two; "
-                             "echo err >&2; exit 6"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = spawn_run(env, busybox_image, "echo one; sleep 1; echo two; echo err >&2; exit 6")
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "one\n"
@@ -266,9 +254,7 @@ def test_a_server_killed_mid_run_loses_nothing(warm_root: Path, busybox_image: s
 
 def test_a_killed_client_leaves_the_run_to_finish_and_be_removed(warm_root: Path, busybox_image: str) -> None:
     env = {**os.environ, "HOIST_ROOT": str(warm_root), "HOIST_RUNSERVER_IDLE": IDLE}
-    proc = subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "run", "--rm", "--network",
-                             "none", busybox_image, "sh", "-c", "echo started; sleep 1; echo more"], cwd=PROJECT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = spawn_run(env, busybox_image, "echo started; sleep 1; echo more", stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "started\n"
