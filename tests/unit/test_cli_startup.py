@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import gettext
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -139,9 +140,36 @@ def test_the_cli_process_runs_its_command_with_the_gc_on_and_start_up_frozen(tmp
         "rc = m.main()\n"
         "print(gc_was, rc)\n"
     )
+    # HOIST_FULL_EXIT: main() returns (the lines after it run), as the interpreter's own exit needs.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_DIR,
-                         check=True).stdout.split()
+                         env={**os.environ, "HOIST_FULL_EXIT": "1"}, check=True).stdout.split()
     assert out == ["True", "True", "True", "0"]
+
+
+def test_the_cli_process_ends_right_after_its_command_with_atexit_run_and_output_flushed(tmp_path: Path) -> None:
+    # Without HOIST_FULL_EXIT the process ends inside main() (no module teardown): the command's exit code is
+    # the process's, buffered output is flushed, non-daemon threads are waited for and atexit handlers run.
+    code = (
+        "import atexit, sys, threading, time, types\n"
+        "from compose.cli import main as m\n"
+        "def run(args):\n"
+        "    print('output')\n"
+        "    atexit.register(lambda: print('atexit'))\n"
+        "    threading.Thread(target=lambda: (time.sleep(0.2), print('thread'))).start()\n"
+        "    return 3\n"
+        "mod = types.ModuleType('compose.cli.commands.exitprobe')\n"
+        "mod.HELP = 'probe'\n"
+        "mod.add_arguments = lambda p: None\n"
+        "mod.run = run\n"
+        "sys.modules[mod.__name__] = mod\n"
+        "m.COMMANDS['exitprobe'] = 'exitprobe'\n"
+        "sys.argv = ['hoist', 'exitprobe']\n"
+        "m.main()\n"
+        "print('after main')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HOIST_FULL_EXIT"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_DIR, env=env)
+    assert (proc.returncode, proc.stdout.split()) == (3, ["output", "thread", "atexit"]), proc.stderr
 
 
 def test_container_sub_command_table_matches_the_dispatch() -> None:
