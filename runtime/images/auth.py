@@ -3,7 +3,9 @@
 Credentials live in ``<root>/auth.json``, written in the layout of Docker's ``~/.docker/config.json``
 (``{"auths": {"<host>": {"auth": base64("user:password")}}}``) with mode 0600, so the file can be copied to or
 from a Docker client. When a host has no entry there, Docker's own config file ($DOCKER_CONFIG/config.json or
-~/.docker/config.json) is read too (never written), so a user who ran ``docker login`` is not asked again.
+~/.docker/config.json) is read too (never written), so a user who ran ``docker login`` is not asked again;
+its credential helpers (``credHelpers`` per registry, else ``credsStore``) are asked as Docker asks them:
+``docker-credential-<name> get`` with the server on stdin.
 
 ``parse_challenges`` reads a ``WWW-Authenticate`` header (RFC 7235) into the schemes and parameters that
 ``runtime.images.registry`` answers with basic or bearer-token authentication.
@@ -161,14 +163,80 @@ def _lookup(auths: dict, registry: str) -> object:
 
 
 def load_credentials(root: Path, registry: str) -> Credentials | None:
-    """Credentials for ``registry`` (a host[:port]) from hoist's file, else from Docker's config."""
-    for path in (auth_file(root), docker_config_file()):
-        auths = _read_config(path).get("auths") or {}
+    """Credentials for ``registry`` (a host[:port]) from hoist's file, else from Docker's config: its
+    credential helper for the registry first (as Docker does), then its ``auths`` entry."""
+    # hoist's own file holds what `hoist login` wrote (its "auths" only); Docker's may name helpers.
+    for path, has_helpers in ((auth_file(root), False), (docker_config_file(), True)):
+        config = _read_config(path)
+        helper = _helper_for(config, registry) if has_helpers else None
+        if helper is not None:
+            found = _helper_credentials(helper, registry, path)
+            if found is not None:
+                return found
+        auths = config.get("auths") or {}
         if isinstance(auths, dict):
             found = _entry_credentials(_lookup(auths, registry), path)
             if found is not None:
                 return found
     return None
+
+
+HELPER_PREFIX = "docker-credential-"
+HELPER_TIMEOUT = 30.0
+# What helpers print (docker-credential-helpers' ErrCredentialsNotFound) when they hold nothing for a server.
+_NOT_FOUND = "credentials not found"
+
+
+def _helper_for(config: dict, registry: str) -> str | None:
+    """The credential helper Docker would ask for ``registry``: its ``credHelpers`` entry, else ``credsStore``."""
+    helpers = config.get("credHelpers")
+    if isinstance(helpers, dict):
+        name = _lookup(helpers, registry)
+        if isinstance(name, str) and name:
+            return name
+    store = config.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def _helper_credentials(helper: str, registry: str, where: Path) -> Credentials | None:
+    """``docker-credential-<helper> get`` as Docker runs it: the server (Docker Hub's index URL, else the
+    host[:port]) on stdin, ``{"Username": ..., "Secret": ...}`` on stdout; "credentials not found" means none."""
+    import shutil
+    import subprocess
+
+    program = HELPER_PREFIX + helper
+    fix = f"install {program}, or remove credsStore/credHelpers from {where} and run 'hoist login'"
+    if shutil.which(program) is None:
+        raise RegistryError(f"{where} names the credential helper {helper!r}, but {program} is not on PATH",
+                            hint=fix)
+    server = config_key(registry)
+    try:
+        proc = subprocess.run([program, "get"], input=server, capture_output=True, text=True,
+                              timeout=HELPER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RegistryError(f"credential helper {program} did not answer for {server} within "
+                            f"{HELPER_TIMEOUT:g}s", hint=fix) from None
+    except OSError as exc:
+        raise RegistryError(f"cannot run credential helper {program}: {exc.strerror or exc}", hint=fix) from None
+    if proc.returncode != 0:
+        message = (proc.stdout.strip() or proc.stderr.strip() or f"exit status {proc.returncode}")
+        if _NOT_FOUND in message.lower():
+            return None
+        raise RegistryError(f"credential helper {program} failed for {server}: {message}", hint=fix)
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        raise RegistryError(f"credential helper {program} answered {server} with something that is not JSON",
+                            hint=fix) from None
+    username = doc.get("Username") if isinstance(doc, dict) else None
+    secret = doc.get("Secret") if isinstance(doc, dict) else None
+    if not secret:
+        return None
+    if username == "<token>":
+        # An identity token (OAuth2 refresh token) that Docker trades at the registry's token endpoint.
+        raise RegistryError(f"credential helper {program} holds an identity token for {server}, which hoist "
+                            "cannot use", hint=f"run 'hoist login {registry}' with a password or an access token")
+    return Credentials(str(username or ""), str(secret))
 
 
 def store_credentials(root: Path, registry: str, credentials: Credentials) -> Path:

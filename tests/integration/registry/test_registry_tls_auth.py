@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -102,3 +103,33 @@ def test_certificate_checks(hoist_root: Path, busybox_image: str, secure_registr
     # The right CA given as --ca-file (on top of the wrong certs.d one) verifies.
     store.remove(ref)
     assert pull_image(store, ref, ca_file=secure_registry.cert).tags == [ref]
+
+
+def test_push_and_pull_with_credentials_from_a_docker_credential_helper(
+        hoist_root: Path, busybox_image: str, secure_registry: RegistryServer, unique_id: str,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `hoist login`: Docker's config names a credential helper (credsStore), which hoist runs as Docker
+    does, with the registry on stdin."""
+    store = ImageStore(hoist_root)
+    trust(hoist_root, secure_registry, secure_registry.cert)
+    ref = f"{secure_registry.host}/h{unique_id}/app:1"
+    image_id = make_multilayer_image(store, busybox_image, ref)
+    docker_dir, bin_dir = tmp_path / "docker", tmp_path / "bin"
+    docker_dir.mkdir()
+    bin_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"credsStore": "testvault", "auths": {}}))
+    helper = bin_dir / "docker-credential-testvault"
+    helper.write_text("#!/bin/sh\nread server\n"
+                      f'[ "$1 $server" = "get {secure_registry.host}" ] || exit 1\n'
+                      f'echo \'{{"ServerURL": "{secure_registry.host}", "Username": "{TEST_USER}", '
+                      f'"Secret": "{TEST_PASSWORD}"}}\'\n')
+    helper.chmod(0o755)
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_dir))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+    push_image(store, ref)
+    store.remove(ref)
+    pulled = hoist(hoist_root, "image", "pull", "-q", ref)
+    assert pulled.returncode == 0, pulled.stderr
+    assert store.resolve(ref).id == image_id
+    assert not (hoist_root / "auth.json").exists()
