@@ -84,6 +84,20 @@ def _write(path: Path, value: str) -> None:
             from None
 
 
+def _apply_device_filter(path: Path, rules: tuple[str, ...]) -> None:
+    """cgroup v2's form of v1's devices.deny "a" + devices.allow: a BPF program on the cgroup (see devicefilter).
+
+    Imported here, not at the top: only v2 hosts pay for the ctypes set-up, and hybrid hosts go through v1."""
+    from runtime.containers import devicefilter
+
+    try:
+        devicefilter.apply_device_filter(str(path), rules)
+    except devicefilter.DeviceRuleError as exc:
+        raise CgroupError(errno.EINVAL, f"{path}: {exc}") from None
+    except OSError as exc:
+        raise CgroupError(exc.errno or errno.EINVAL, f"{path}: {exc.strerror or exc}") from None
+
+
 def _read(path: Path) -> str:
     try:
         return read_bytes(str(path)).decode()  # no text-mode file: see read_bytes
@@ -295,6 +309,8 @@ class ContainerCgroups:
             _write(path / "cpuset.mems", limits.cpuset_mems)
         if limits.pids_limit is not None and limits.pids_limit > 0:
             _write(path / "pids.max", str(limits.pids_limit))
+        if not limits.privileged:
+            _apply_device_filter(path, DEFAULT_DEVICE_RULES + tuple(limits.device_rules))
 
     def attach(self, pid: int) -> None:
         for path in self.dirs().values():

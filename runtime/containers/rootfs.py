@@ -76,14 +76,23 @@ def mount_special(rootfs: str, shm_size: int, cgroup_dirs: dict[str, str], host_
         sc.mount("sysfs", sys_dir, "sysfs", _SPECIAL | sc.MS_RDONLY)
     cg = os.path.join(sys_dir, "fs", "cgroup")
     if os.path.isdir(cg):
+        # The container sees its own cgroup as the hierarchy root, read-only: on v2 its one directory at
+        # /sys/fs/cgroup itself; on v1 a read-only tmpfs with a directory per controller.
+        unified = cgroup_dirs.get("unified")
+        if unified is not None:
+            _bind_read_only(unified, cg)
+            return
         sc.mount("tmpfs", cg, "tmpfs", _SPECIAL, "mode=755")
         for controller, host_dir in cgroup_dirs.items():
-            # The container sees its own cgroup as the hierarchy root, read-only.
-            target = cg if controller == "unified" else os.path.join(cg, controller)
+            target = os.path.join(cg, controller)
             os.makedirs(target, exist_ok=True)
-            sc.mount(host_dir, target, None, sc.MS_BIND)
-            sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | _SPECIAL)
+            _bind_read_only(host_dir, target)
         sc.mount(None, cg, None, sc.MS_REMOUNT | sc.MS_RDONLY | _SPECIAL, "mode=755")
+
+
+def _bind_read_only(source: str, target: str) -> None:
+    sc.mount(source, target, None, sc.MS_BIND)
+    sc.mount(None, target, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | _SPECIAL)
 
 
 def make_devices(rootfs: str, devices: list[dict[str, object]]) -> None:

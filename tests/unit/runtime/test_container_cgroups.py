@@ -18,12 +18,21 @@ def _read(path: Path) -> str:
     return path.read_text().strip()
 
 
+def _record_device_filters(monkeypatch) -> list[tuple[Path, tuple[str, ...]]]:
+    """A fake directory is no cgroup to attach a BPF program to: record what would be attached."""
+    attached: list[tuple[Path, tuple[str, ...]]] = []
+    monkeypatch.setattr(cgroups, "_apply_device_filter", lambda path, rules: attached.append((path, rules)))
+    return attached
+
+
 def test_v2_files(tmp_path, monkeypatch):
     monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    attached = _record_device_filters(monkeypatch)
     (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
     cg = ContainerCgroups(Path("/r"), "c1")
     cg.create(LIMITS)
     d = tmp_path / naming.cgroup_parent(Path("/r")) / "c1"
+    assert attached == [(d, cgroups.DEFAULT_DEVICE_RULES)]
     assert _read(d / "memory.max") == str(64 << 20)
     assert _read(d / "memory.low") == str(32 << 20)
     assert _read(d / "cpu.max") == "150000 100000"
@@ -35,6 +44,16 @@ def test_v2_files(tmp_path, monkeypatch):
     assert cg.oom_kills() == 1
     cg.freeze()
     assert _read(d / "cgroup.freeze") == "1" and cg.is_frozen()
+
+
+@pytest.mark.parametrize("privileged", [False, True])
+def test_v2_device_filter_carries_the_spec_devices_unless_privileged(tmp_path, monkeypatch, privileged):
+    monkeypatch.setattr(cgroups, "CGROUP_FS", tmp_path)
+    attached = _record_device_filters(monkeypatch)
+    (tmp_path / "cgroup.controllers").write_text("pids\n")
+    ContainerCgroups(Path("/r"), "c1").create(Limits(privileged=privileged, device_rules=("c 10:229 rwm",)))
+    d = tmp_path / naming.cgroup_parent(Path("/r")) / "c1"
+    assert attached == ([] if privileged else [(d, cgroups.DEFAULT_DEVICE_RULES + ("c 10:229 rwm",))])
 
 
 def test_v2_controllers_already_delegated_are_not_written_again(tmp_path, monkeypatch):
