@@ -45,3 +45,21 @@ def oci_bundle(rootfs: Path, workdir: Path) -> Path:
     config["process"]["terminal"] = False
     (bundle / "config.json").write_text(json.dumps(config))
     return bundle
+
+
+def on_busybox_root(name: str, prefix: str, body: Callable[[Path, Path, Path], int]) -> int:
+    """``body(rootfs, work, root)`` as root, with the cached busybox rootfs and a fresh state root whose
+    containers and kernel objects are swept when it returns (or fails): the frame of the container benchmarks."""
+    import os
+    import sys
+
+    if os.geteuid() != 0:
+        print(f"{name} needs root", file=sys.stderr)
+        return 1
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks._teardown import bench_root
+    from tests.support.images import ensure_busybox_rootfs
+
+    rootfs = ensure_busybox_rootfs()
+    with bench_root(prefix) as (work, root):  # containers of a failed run must not outlive it
+        return body(rootfs, work, root)

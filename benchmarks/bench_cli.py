@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -28,13 +29,13 @@ import socket
 import statistics
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks._measure import alternate as _alternate
 from benchmarks._measure import oci_bundle as _oci_bundle
+from benchmarks._measure import on_busybox_root
 from benchmarks._measure import row as _row
 from benchmarks._measure import time_call as _time
 
@@ -64,7 +65,7 @@ engine = open_engine()
 marks.append(("engine import and open", clock()))
 state = engine.container_create(container.spec_from_args(args))
 marks.append(("create (with its imports)", clock()))
-_, conn = engine.container_start_attached(state.id)
+conn = engine.container_start_attached(state.id)
 container._stream_until_exit(engine, state.id, conn)
 read_exit(conn)
 conn.close()
@@ -105,16 +106,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("bench_cli needs root", file=sys.stderr)
-        return 1
-    sys.path.insert(0, str(PROJECT_DIR))
-    from benchmarks._teardown import bench_root
-    from tests.support.images import ensure_busybox_rootfs
-
-    rootfs = ensure_busybox_rootfs()
-    with bench_root("hoist-bench-cli-") as (work, root):
-        return _bench(args, rootfs, work, root)
+    return on_busybox_root("bench_cli", "hoist-bench-cli-", functools.partial(_bench, args))
 
 
 def _bench(args: argparse.Namespace, rootfs: Path, work: Path, root: Path) -> int:

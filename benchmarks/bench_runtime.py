@@ -15,16 +15,17 @@ Reports medians, each next to a reference measured in the same run, alternating 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from benchmarks._measure import alternate as _alternate
 from benchmarks._measure import oci_bundle as _oci_bundle
+from benchmarks._measure import on_busybox_root
 from benchmarks._measure import row as _row
 from benchmarks._measure import time_call as _time
 
@@ -58,16 +59,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--idle", type=int, default=50, help="idle containers for the memory figure")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("bench_runtime needs root", file=sys.stderr)
-        return 1
-    sys.path.insert(0, str(PROJECT_DIR))
-    from benchmarks._teardown import bench_root
-    from tests.support.images import ensure_busybox_rootfs
-
-    rootfs = ensure_busybox_rootfs()
-    with bench_root("hoist-bench-") as (work, root):  # containers of a failed run must not outlive it
-        return _bench(args, rootfs, work, root)
+    return on_busybox_root("bench_runtime", "hoist-bench-", functools.partial(_bench, args))
 
 
 def _bench(args: argparse.Namespace, rootfs: Path, work: Path, root: Path) -> int:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import os
 import signal
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmarks._measure import on_busybox_root
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,16 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("profile_start needs root", file=sys.stderr)
-        return 1
-    sys.path.insert(0, str(PROJECT_DIR))
-    from benchmarks._teardown import bench_root
-    from tests.support.images import ensure_busybox_rootfs
-
-    rootfs = ensure_busybox_rootfs()
-    with bench_root("hoist-profile-") as (work, root):
-        return _profile(args.runs, rootfs, work, root)
+    return on_busybox_root("profile_start", "hoist-profile-", functools.partial(_profile, args.runs))
 
 
 def _profile(runs: int, rootfs: Path, work: Path, root: Path) -> int:

@@ -464,11 +464,9 @@ class Orchestrator:
     def _timeout_for(self, c: ContainerState, timeout: float | None) -> float | None:
         if timeout is not None:
             return timeout
-        if self.outline is not None:
-            grace = self.outline.stop_grace_periods.get(c.labels.get(L.SERVICE, ""))
-            if grace is not None:
-                return grace
-        return None  # the engine uses the container's own stop_grace_period
+        if self.outline is None:
+            return None  # the engine uses the container's own stop_grace_period (so does a service without one)
+        return self.outline.stop_grace_periods.get(c.labels.get(L.SERVICE, ""))
 
     def _by_service(self, containers: list[ContainerState],
                     action: Callable[[ContainerState], Callable[[], None]], *, reverse: bool) -> Outcome:

@@ -458,11 +458,10 @@ class Engine:
         conn.close()
         return self.container_inspect(rec.id)
 
-    def container_start_attached(self, ref: str) -> tuple[ContainerState, Any]:
-        """Start and keep the supervisor's connection: its next line reports the final exit (for ``run``)."""
-        rec = self._record(ref)
-        conn = self._start(rec)
-        return self.container_inspect(rec.id), conn
+    def container_start_attached(self, ref: str) -> Any:
+        """Start and return the supervisor's connection: its next line reports the final exit (for ``run``,
+        which needs nothing else of the started container: no inspect on its path)."""
+        return self._start(self._record(ref))
 
     def _start(self, rec: ContainerRecord, st: RunStatus | None = None) -> Any:
         from runtime import launcher

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtime import naming
+from runtime import naming, unixsock
 
 DEFAULT_IDLE_EXIT = 2.0
 # What a launcher forks runs the code the launcher loaded when it started. So that code edited or upgraded
@@ -44,19 +44,9 @@ def code_tag() -> str:
 
 
 def sources_tag(base: Path) -> str:
-    import zlib
+    from runtime import codetag
 
-    crc = 0
-    for sub in _CODE_DIRS:
-        try:
-            entries = sorted(os.scandir(base / sub), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                crc = zlib.crc32(f"{sub}/{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode(), crc)
-    return f"{crc:08x}"
+    return codetag.sources_tag(base, _CODE_DIRS)
 
 
 def idle_exit() -> float:
@@ -169,15 +159,7 @@ def serve(root: str, tag: str | None = None) -> None:
 
     path = socket_path(root_path, tag)
     path.parent.mkdir(parents=True, exist_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    listener.bind(str(path))
-    os.chmod(path, 0o600)
-    listener.listen(64)
-    my_inode = path.stat().st_ino
+    listener, my_inode = unixsock.listen_private(path)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
@@ -203,11 +185,7 @@ def serve(root: str, tag: str | None = None) -> None:
         elif time.monotonic() - idle_since > linger:
             break
     # Stop taking new clients first, then serve whoever is already queued, then go.
-    try:
-        if path.stat().st_ino == my_inode:
-            path.unlink()
-    except FileNotFoundError:
-        pass
+    unixsock.unlink_if_ours(path, my_inode)
     listener.setblocking(False)
     while True:
         try:

@@ -82,13 +82,22 @@ def project_context(args: argparse.Namespace, *, need_file: bool = True) -> Proj
 
 @dataclass
 class LightContext:
-    """For read-only listings (ps): the project's name and service names, without building the typed
-    model when the load cache already knows the project — the model's import alone costs more than `ps`."""
+    """For listings and label-driven teardown (ps, down): the project's name and outline, without building the
+    typed model when the load cache already knows the project — the model's import alone costs more than `ps`."""
 
     name: str
-    services: set[str] | None  # enabled services; None when there is no compose file
-    known: set[str] | None  # enabled and disabled services
+    outline: ProjectOutline | None  # None when there is no compose file
     engine: EngineAPI
+
+    @property
+    def services(self) -> frozenset[str] | None:
+        """Enabled services."""
+        return self.outline.services if self.outline is not None else None
+
+    @property
+    def known(self) -> frozenset[str] | None:
+        """Enabled and disabled services."""
+        return self.outline.known if self.outline is not None else None
 
     def containers(self, *, services: Iterable[str] = (), oneoff: bool | None = False,
                    all: bool = True) -> list[ContainerState]:
@@ -98,7 +107,10 @@ class LightContext:
 
 
 def light_context(args: argparse.Namespace) -> LightContext:
+    """The name and outline with the checks and errors of the full load (a load-cache miss validates the whole
+    project, model included), without building the model when the cache already vouches for the files."""
     from compose.cli import projectopts
+    from compose.outline import ProjectOutline
     from compose.project import check_project
 
     name = getattr(args, "project_name", None) or os.environ.get("COMPOSE_PROJECT_NAME")
@@ -107,9 +119,8 @@ def light_context(args: argparse.Namespace) -> LightContext:
     except FileNotFound:
         if not name:
             raise
-        return LightContext(name, None, None, open_engine())
-    services = set(loaded.document.get("services") or {})
-    return LightContext(loaded.name, services, services | set(loaded.disabled or {}), open_engine())
+        return LightContext(name, None, open_engine())
+    return LightContext(loaded.name, ProjectOutline.from_document(loaded.document, loaded.disabled), open_engine())
 
 
 def check_services(ctx: ProjectContext, services: list[str]) -> None:

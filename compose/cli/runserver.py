@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from compose.cli import fastrun
+from runtime import unixsock
 
 DEFAULT_IDLE_EXIT = 30.0
 REQUEST_TIMEOUT = 5.0
@@ -88,18 +89,7 @@ def serve(root: str, tag: str) -> None:
     gc.collect()
     gc.freeze()  # what start-up made lives as long as the server: keep the collector's passes off it
     path = Path(fastrun.server_file(str(run_dir), tag, "sock"))
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        path.unlink()  # a dead server's socket: the lock says no live server of this tag has it
-    except FileNotFoundError:
-        pass
-    old_mask = os.umask(0o177)  # the socket is born 0600: no moment where others could connect
-    try:
-        listener.bind(str(path))
-    finally:
-        os.umask(old_mask)
-    listener.listen(64)
-    my_inode = path.stat().st_ino
+    listener, my_inode = unixsock.listen_private(path)  # a socket found there is a dead server's: we hold the lock
     linger = idle_exit()
     if "HOIST_LAUNCHER_IDLE" not in os.environ:
         # The supervisor launcher this server starts lingers as long as the server does: a warm run that
@@ -111,11 +101,7 @@ def serve(root: str, tag: str) -> None:
     # Idle: first no new clients (a client finding no socket runs the full path and starts a new server),
     # then stop accepting: a client caught in between loses its connection before the server read it, and
     # so takes the full path too (fastrun falls back when it hears nothing). Runs under way finish.
-    try:
-        if path.stat().st_ino == my_inode:
-            path.unlink()
-    except FileNotFoundError:
-        pass
+    unixsock.unlink_if_ours(path, my_inode)
     runner.stop()
     listener.close()
     os.close(lock_fd)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from runtime import syscalls as sc
 from runtime.containers import mounts, rootfs, security
+from runtime.containers.files import read_all
 from runtime.containers.plan import LaunchPlan
 from runtime.containers.users import UserError, read_text, resolve_user
 
@@ -127,7 +128,7 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
         attach_error = _attach(pid1, prepare, attach_cgroup, attached_w)
     finally:
         os.close(attached_w)  # PID 1 reads its byte first; without one (attach failed) it exits
-        error = _read_all(err_r).decode(errors="replace")
+        error = read_all(err_r).decode(errors="replace")
         os.close(err_r)
     if error:  # a step of PID 1 failed: that is the cause, whatever the attach did
         if attach_error is None:
@@ -238,15 +239,6 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass  # re-parented to us only after its parent exited: reaped by the supervisor loop
-
-
-def _read_all(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -427,7 +419,7 @@ def _reaper(plan: LaunchPlan, env: dict[str, str], err_w: int) -> None:
     os.close(child_err_w)
     for sig in _FORWARDED_SIGNALS:
         signal.signal(sig, lambda s, _f: _forward(child, s))
-    failure = _read_all(child_err_r)
+    failure = read_all(child_err_r)
     os.close(child_err_r)
     if failure:
         os.write(err_w, failure)

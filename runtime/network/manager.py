@@ -27,6 +27,7 @@ from runtime.network import bridge, etcfiles, ipam, netns, ports, teardown
 from runtime.network.firewall import Firewall, enable_ip_forward, forget_udp_flows
 from runtime.network.store import ContainerRow, EndpointRow, NetworkRow, NetworkStore
 from runtime.state import StateDB
+from runtime.volumes import labels_match
 
 DEFAULT_NETWORK = "bridge"  # Docker's name for the network of containers that name none
 IMPLICIT_LABEL = "io.hoist.network.implicit"  # on the default network when hoist made it on its own
@@ -112,11 +113,6 @@ class TeardownScope:
                 bg.join()
         with self._lock:
             return sorted(self._torn - self._finished)
-
-
-def _has_labels(labels: Mapping[str, str], wanted: Mapping[str, str | None]) -> bool:
-    """Docker's label filter: each key present, with the value when one is given."""
-    return all(k in labels and (v is None or labels[k] == v) for k, v in wanted.items())
 
 
 def _as_network_error(exc: BaseException, what: str) -> BaseException:
@@ -243,7 +239,7 @@ class NetworkManager:
     def list_networks(self, labels: Mapping[str, str | None] | None = None) -> builtins.list[NetworkInfo]:
         out = []
         for n in self.store.networks():
-            if labels and not _has_labels(n.labels, labels):
+            if not labels_match(n.labels, labels):
                 continue
             out.append(self._info(n))
         return out
@@ -320,8 +316,7 @@ class NetworkManager:
             if n is not None:
                 with self._lock(), contextlib.closing(bridge.iproute()) as ipr:
                     self._ensure_network_objects(ipr, n)
-        for veth in scope.held.close(VETH_GONE_TIMEOUT):
-            bridge.delete_link_by_name(veth)
+        self.settle_released_links(scope.held.close())
 
     def _ensure_firewall(self, n: NetworkRow) -> None:
         self.firewall.setup_network(n.id, n.bridge, n.subnet, n.internal)
@@ -635,7 +630,7 @@ class NetworkManager:
             self._drop_idle_implicit({e.network_id for e in eps})
             idle = [] if scope is None or scope.labels is None else [
                 n for n in (self.store.find_network(net_id) for net_id in {e.network_id for e in eps})
-                if n is not None and _has_labels(n.labels, scope.labels)
+                if n is not None and labels_match(n.labels, scope.labels)
                 and not self.store.endpoints_of_network(n.id)]
         if scope is not None:
             for n in idle:

@@ -511,7 +511,7 @@ def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False
                   write: Callable[[str, str], None] | None = None, client: Any = None) -> int:
     from runtime.engine import read_exit
 
-    _, conn = engine.container_start_attached(container_id)
+    conn = engine.container_start_attached(container_id)
     try:
         if tty:
             from compose.cli.terminal import attach_tty

@@ -43,28 +43,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def outline_context(args: argparse.Namespace) -> ProjectContext:
-    """The project as `down` needs it: its name and outline (compose.outline), with the checks and errors of
-    the full load (a load-cache miss validates the whole project, model included), but without building the
-    model when the cache already vouches for the files — all of it before the first stop signal."""
-    from compose.cli import projectopts
-    from compose.cli.projectctx import ProjectContext, open_engine
-    from compose.errors import FileNotFound, UsageError
-    from compose.outline import ProjectOutline
-    from compose.project import check_project
+    """The project as `down` needs it: its name and outline (compose.outline), all of it before the first stop
+    signal (see light_context)."""
+    from compose.cli.projectctx import ProjectContext, light_context
+    from compose.errors import UsageError
 
-    outline = None
-    name = getattr(args, "project_name", None) or os.environ.get("COMPOSE_PROJECT_NAME")
-    try:
-        loaded = check_project(projectopts.load_options(args))
-        name = loaded.name
-        outline = ProjectOutline.from_document(loaded.document, loaded.disabled)
-    except FileNotFound:
-        if not name:
-            raise
-    if not name:
-        raise UsageError("no project name", hint="pass -p NAME")
-    if outline is not None:
+    light = light_context(args)
+    if light.known is not None:
         for service in args.services:
-            if service not in outline.known:
+            if service not in light.known:
                 raise UsageError(f"no such service: {service}")
-    return ProjectContext(args, name, None, open_engine(), outline=outline)
+    return ProjectContext(args, light.name, None, light.engine, outline=light.outline)
