@@ -179,6 +179,7 @@ class ContainerSpec:
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     healthcheck: Healthcheck | None = None  # None: the image's; test ["NONE"] disables
     tty: bool = False
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the pty at start, as docker's ConsoleSize
     stdin_open: bool = False
     # Networking. network_mode: "bridge" (attach to ``networks``), "none", "host", "container:<id or name>".
     network_mode: str = "bridge"
@@ -268,6 +269,7 @@ class ExecSpec:
     user: str | None = None
     working_dir: str | None = None
     tty: bool = False
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the pty at start
     privileged: bool = False
     detach: bool = False
 

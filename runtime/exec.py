@@ -38,6 +38,7 @@ class ExecRequest:
     user: str | None = None
     working_dir: str | None = None
     privileged: bool = False
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the pty, set before the command starts
 
 
 class ExecError(Exception):
@@ -137,7 +138,7 @@ def _command(plan: LaunchPlan, request: ExecRequest, stdio: tuple[int, int, int]
         os.setsid()
         if console is not None:
             step = "terminal"
-            make_console("/", console)
+            make_console("/", console, request.console_size)
         else:
             for i, fd in enumerate(stdio):
                 os.dup2(fd, i)

@@ -9,6 +9,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import termios
 import tty
@@ -28,6 +29,15 @@ def raw_terminal(fd: int) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def terminal_size(fd: int | None = None) -> tuple[int, int] | None:
+    """(rows, columns) of the user's terminal on ``fd`` (stdin), or None when it is not a terminal."""
+    fd = sys.stdin.fileno() if fd is None else fd
+    if not os.isatty(fd):
+        return None
+    rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    return (rows, cols) if rows and cols else None
 
 
 def _copy_size(src: int, dst: int) -> None:
@@ -65,14 +75,24 @@ def _relay(data_out: Any, write_in: Any, read_fd: int, resize_fd: int | None) ->
                 write_in(chunk)
 
 
-def attach_tty(root: Path, container_id: str) -> None:
-    """Attach to a TTY container's supervisor socket (``-it``) until the container's pty closes."""
+def attach_tty(root: Path, container_id: str) -> bool:
+    """Attach to a TTY container's supervisor socket (``-it``) until the container's pty closes.
+
+    False when the container was gone before we could attach (a short program: the supervisor took its
+    socket away, or closed it without greeting us); its output is then in its log, not lost.
+    """
     from runtime.supervisor import attach_socket_path
 
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(str(attach_socket_path(root, container_id)))
     fds = array.array("i")
-    _, ancdata, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(fds.itemsize))
+    try:
+        conn.connect(str(attach_socket_path(root, container_id)))
+        greeting, ancdata, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(fds.itemsize))
+    except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
+        greeting = b""
+    if not greeting:
+        conn.close()
+        return False
     master = None
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -84,6 +104,7 @@ def attach_tty(root: Path, container_id: str) -> None:
         if master is not None:
             os.close(master)
         conn.close()
+    return True
 
 
 def forward_stdin(root: Path, container_id: str) -> None:
@@ -145,7 +166,8 @@ def _start_exec(engine: Any, ref: str, spec: Any, console: socket.socket, ours: 
 
     rec, st, plan = engine._running_plan(ref)
     request = ExecRequest(argv=list(spec.command), env=dict(spec.env), user=spec.user,
-                          working_dir=spec.working_dir, privileged=spec.privileged)
+                          working_dir=spec.working_dir, privileged=spec.privileged,
+                          console_size=spec.console_size or terminal_size())
     null = os.open("/dev/null", os.O_RDWR)
     try:
         helper, _ = exec_process(plan, st.pid, ContainerCgroups(engine.root, rec.id).attach, request,

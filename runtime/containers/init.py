@@ -25,7 +25,7 @@ import socket
 import struct
 import sys
 import termios
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from runtime import syscalls as sc
 from runtime.containers import mounts, rootfs, security
@@ -283,7 +283,7 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
 
     def terminal() -> None:
         if console is not None:
-            make_console(merged, console)
+            make_console(merged, console, plan.console_size)
 
     def resolve() -> None:
         try:
@@ -357,10 +357,16 @@ def _await_sync(attached_r: int, expected: bytes) -> None:
         os._exit(EXIT_SETUP_FAILED)  # the supervisor failed (and reports why) or is gone
 
 
-def make_console(rootfs: str, console: socket.socket) -> None:
-    """A pty from the container's own devpts (so ``tty`` names it), its master handed to the supervisor."""
+def make_console(rootfs: str, console: socket.socket, size: Sequence[int] | None = None) -> None:
+    """A pty from the container's own devpts (so ``tty`` names it), its master handed to the supervisor.
+
+    ``size`` (rows, columns) is the user's window: set before the program starts, so its first look at
+    the terminal (``stty size``, a shell's line editor) sees it, not 0x0 until the client's resize lands.
+    """
     master = os.open(os.path.join(rootfs, "dev/pts/ptmx"), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     fcntl.ioctl(master, _TIOCSPTLCK, struct.pack("i", 0))
+    if size:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     number = struct.unpack("i", fcntl.ioctl(master, _TIOCGPTN, b"\0" * 4))[0]
     slave = os.open(os.path.join(rootfs, f"dev/pts/{number}"), os.O_RDWR | os.O_NOCTTY)
     socket.send_fds(console, [b"\0"], [master])

@@ -69,6 +69,7 @@ class LaunchPlan:
     ipc_ns: str = ""  # same for ipc
     limits: dict[str, object] = field(default_factory=dict)  # cgroups.Limits fields
     tty: bool = False
+    console_size: list[int] | None = None  # [rows, columns] of the pty at start (the user's window)
     stdin_open: bool = False
     stop_signal: int = 15
     stop_grace_period: float = 10.0

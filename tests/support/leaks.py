@@ -104,8 +104,9 @@ def snapshot(root: Path) -> Snapshot:
         for hierarchy in CGROUP_FS.iterdir():
             parent = hierarchy / cg_parent
             if parent.is_dir():
-                snap.cgroups.add(str(parent))
-                snap.cgroups.update(str(p) for p in parent.rglob("*") if p.is_dir())
+                # os.walk, unlike Path.rglob, skips a directory the kernel removes while we look
+                # (a container's cgroup going away mid-scan is normal, not an error)
+                snap.cgroups.update(dirpath for dirpath, _dirs, _files in os.walk(parent))
     snap.rules = _firewall_rules(tag)
     me = str(os.getpid())
     for entry in os.listdir("/proc"):

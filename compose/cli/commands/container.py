@@ -361,6 +361,13 @@ def _ulimits(specs: list[str]) -> list[Any]:
     return out
 
 
+def _console_size() -> tuple[int, int] | None:
+    """The user's window for a ``-t`` container's pty at start (docker's ConsoleSize)."""
+    from compose.cli.terminal import terminal_size
+
+    return terminal_size()
+
+
 def _restart(text: str) -> Any:
     from runtime.api import RestartPolicy
     from runtime.errors import InvalidSpec
@@ -419,6 +426,7 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
         stop_signal=args.stop_signal,
         stop_grace_period=args.stop_timeout if args.stop_timeout is not None else 10.0,
         restart=_restart(args.restart), healthcheck=_healthcheck(args), tty=args.tty,
+        console_size=_console_size() if args.tty else None,
         stdin_open=args.interactive,
         network_mode="bridge" if networks or args.network == "default" else args.network,
         networks=networks, ports=_ports(args.publish), dns=args.dns, dns_search=args.dns_search,
@@ -516,7 +524,8 @@ def _run_attached(engine: Any, container_id: str, tty: bool, stdin: bool = False
         if tty:
             from compose.cli.terminal import attach_tty
 
-            attach_tty(engine.root, container_id)
+            if not attach_tty(engine.root, container_id):
+                _stream_until_exit(engine, container_id, conn, write, client)
         else:
             if stdin:
                 from compose.cli.terminal import forward_stdin

@@ -162,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
         # `tty:` says; stdin kept open (-i, on by default) and forwarded, so `hoist run web sh` is a shell
         # and `echo x | hoist run -T web cat` reads the pipe.
         changes["tty"] = not args.no_tty and sys.stdin.isatty()
+        if changes["tty"]:
+            from compose.cli.terminal import terminal_size
+
+            changes["console_size"] = terminal_size()
         changes["stdin_open"] = bool(args.interactive)
     spec = dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
     state = ctx.engine.container_create(spec)

@@ -93,20 +93,17 @@ def test_run_it_gives_an_interactive_shell(hoist_root, busybox_image):
         os.close(master)
 
 
-def test_exec_it_gets_a_terminal_of_the_container_with_the_window_size(hoist_root, busybox_image, unique_id):
+def _pty_output(argv: list[str], hoist_root: Path, rows: int, cols: int) -> tuple[int, bytes]:
+    """Run a hoist command on a fresh pty of ``rows`` x ``cols``; its exit code and all it printed."""
     import fcntl
     import struct
     import termios
 
-    name = f"tty{unique_id}"
-    assert hoist(hoist_root, "container", "run", "-d", "--name", name, "--network", "none", busybox_image,
-                 "sleep", "1000").returncode == 0
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "HOIST_ROOT": str(hoist_root), "HOIST_LAUNCHER_IDLE": "0.1"}
-    proc = subprocess.Popen([sys.executable, "-m", "compose.cli.main", "container", "exec", "-it", name, "sh", "-c",
-                             "tty; stty size; exit 3"], cwd=PROJECT, env=env, stdin=slave, stdout=slave,
-                            stderr=slave, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "compose.cli.main", *argv], cwd=PROJECT, env=env, stdin=slave,
+                            stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     seen = b""
     try:
@@ -118,13 +115,31 @@ def test_exec_it_gets_a_terminal_of_the_container_with_the_window_size(hoist_roo
             if not chunk:
                 break
             seen += chunk
-        assert proc.wait(timeout=15) == 3
+        return proc.wait(timeout=15), seen
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(master)
-    assert seen.split() == [b"/dev/pts/0", b"33", b"101"]
+
+
+def test_run_it_starts_the_program_with_the_users_window_size(hoist_root, busybox_image):
+    # The size is on the pty before the program runs (docker's ConsoleSize): a resize sent by the client
+    # after the start would race with the program's first look, as `stty size` here.
+    for _ in range(3):
+        code, seen = _pty_output(["container", "run", "--rm", "-it", "--network", "none", busybox_image,
+                                  "stty", "size"], hoist_root, 41, 117)
+        assert code == 0 and seen.split() == [b"41", b"117"], seen
+
+
+def test_exec_it_gets_a_terminal_of_the_container_with_the_window_size(hoist_root, busybox_image, unique_id):
+    name = f"tty{unique_id}"
+    assert hoist(hoist_root, "container", "run", "-d", "--name", name, "--network", "none", busybox_image,
+                 "sleep", "1000").returncode == 0
+    for _ in range(3):  # the size is set before the command starts: never a 0x0 first look
+        code, seen = _pty_output(["container", "exec", "-it", name, "sh", "-c", "tty; stty size; exit 3"],
+                                 hoist_root, 33, 101)
+        assert code == 3 and seen.split() == [b"/dev/pts/0", b"33", b"101"], seen
     assert hoist(hoist_root, "container", "rm", "-f", name).returncode == 0
 
 
