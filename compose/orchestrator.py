@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compose import events as ev
 from compose import labels as L
@@ -433,13 +433,33 @@ class Orchestrator:
                 raise
         self.report.done(rid, ev.STARTED)
 
-    def _stop_one(self, c: ContainerState, timeout: float | None) -> None:
+    def _stop_one(self, c: ContainerState, timeout: float | None, begun: Any = None) -> None:
+        """``begun``: the stop ``_begin_stops`` started (its signal sent, Stopping reported) to finish."""
         rid = ev.container_id(c.name)
-        if c.status not in RUNNING:
-            return
-        self.report.working(rid, ev.STOPPING)
-        self.engine.container_stop(c.name, timeout=timeout)
+        if begun is not None:
+            self.engine.container_stop_finish(begun)
+        else:
+            if c.status not in RUNNING:
+                return
+            self.report.working(rid, ev.STOPPING)
+            self.engine.container_stop(c.name, timeout=timeout)
         self.report.done(rid, ev.STOPPED)
+
+    def _begin_stops(self, first: list[ContainerState], timeout: float | None) -> dict[str, Any]:
+        """The stop signals of the containers a reverse-order run starts with, sent from this one loop before
+        the threads start (Engine.container_stop_begin): a few ms from the first to the last, where a thread
+        each took ~10-25 ms under the GIL; the last one decides when the last grace period ends. A container
+        this cannot begin (gone, a bad stop signal) is left to its thread, which reports why."""
+        begun: dict[str, Any] = {}
+        for c in first:
+            if c.status not in RUNNING:
+                continue
+            self.report.working(ev.container_id(c.name), ev.STOPPING)
+            try:
+                begun[c.name] = self.engine.container_stop_begin(c.name, timeout=self._timeout_for(c, timeout))
+            except RuntimeErrorBase:
+                continue
+        return begun
 
     def _remove_one(self, c: ContainerState, *, volumes: bool) -> None:
         rid = ev.container_id(c.name)
@@ -452,13 +472,16 @@ class Orchestrator:
 
     def _remove_containers(self, containers: list[ContainerState], *, timeout: float | None,
                            volumes: bool = False) -> Outcome:
+        begun: dict[str, Any] = {}
+
         def action(c: ContainerState) -> Callable[[], None]:
             def run() -> None:
-                self._stop_one(c, self._timeout_for(c, timeout))
+                self._stop_one(c, self._timeout_for(c, timeout), begun.pop(c.name, None))
                 self._remove_one(c, volumes=volumes)
             return run
 
-        return self._by_service(containers, action, reverse=True)
+        return self._by_service(containers, action, reverse=True,
+                                before_run=lambda first: begun.update(self._begin_stops(first, timeout)))
 
     # ----------------------------------------------------------------------------- label-driven order
     def _timeout_for(self, c: ContainerState, timeout: float | None) -> float | None:
@@ -469,8 +492,10 @@ class Orchestrator:
         return self.outline.stop_grace_periods.get(c.labels.get(L.SERVICE, ""))
 
     def _by_service(self, containers: list[ContainerState],
-                    action: Callable[[ContainerState], Callable[[], None]], *, reverse: bool) -> Outcome:
-        """Run ``action`` per container, services ordered by the depends_on recorded in their labels."""
+                    action: Callable[[ContainerState], Callable[[], None]], *, reverse: bool,
+                    before_run: Callable[[list[ContainerState]], None] | None = None) -> Outcome:
+        """Run ``action`` per container, services ordered by the depends_on recorded in their labels;
+        ``before_run`` gets the containers of the tasks that start at once, before any task runs."""
         groups: dict[str, list[ContainerState]] = {}
         for c in containers:
             key = c.labels.get(L.SERVICE, c.name)
@@ -495,7 +520,10 @@ class Orchestrator:
                 if " (one-off " in key:
                     service = key.split(" (one-off ")[0]
                     task.deps = [Dependency(service)] if service in tasks else []
-        return Scheduler(tasks, parallel=self.parallel, reverse=reverse).run()
+        scheduler = Scheduler(tasks, parallel=self.parallel, reverse=reverse)
+        if before_run is not None:
+            before_run([c for key in scheduler.ready_at_start() for c in groups[key]])
+        return scheduler.run()
 
     # ---------------------------------------------------------------------------------- lifecycle ops
     def start(self, services: Iterable[str] = ()) -> Outcome:
@@ -523,10 +551,13 @@ class Orchestrator:
     def stop(self, services: Iterable[str] = (), *, timeout: float | None = None) -> Outcome:
         containers = [c for c in self.containers(services=services, oneoff=None) if c.status in RUNNING]
 
-        def action(c: ContainerState) -> Callable[[], None]:
-            return lambda: self._stop_one(c, self._timeout_for(c, timeout))
+        begun: dict[str, Any] = {}
 
-        return self._by_service(containers, action, reverse=True)
+        def action(c: ContainerState) -> Callable[[], None]:
+            return lambda: self._stop_one(c, self._timeout_for(c, timeout), begun.pop(c.name, None))
+
+        return self._by_service(containers, action, reverse=True,
+                                before_run=lambda first: begun.update(self._begin_stops(first, timeout)))
 
     def restart(self, services: Iterable[str] = (), *, timeout: float | None = None) -> Outcome:
         services = self._with_restart_dependents(list(services))

@@ -81,6 +81,12 @@ class Scheduler:
         return [Dependency(other) for other, task in self.tasks.items()
                 if any(d.name == name for d in task.deps)]
 
+    def ready_at_start(self) -> list[str]:
+        """The tasks ``run`` starts at once: waiting for nothing, with no ``parallel`` limit to queue them."""
+        if self._slots is not None:
+            return []
+        return [name for name in self.tasks if not any(d.name in self.tasks for d in self._waits_for(name))]
+
     def run(self) -> Outcome:
         threads = [threading.Thread(target=self._run_one, args=(name,), name=f"task-{name}", daemon=True)
                    for name in self.tasks]

@@ -15,6 +15,7 @@ import signal as signal_module
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +62,17 @@ def _now() -> str:
     from runtime.logs import rfc3339_nano
 
     return rfc3339_nano()
+
+
+@dataclass
+class StopInProgress:
+    """A stop begun by ``Engine.container_stop_begin``: ``deadline`` (monotonic) ends the grace period of
+    the stop signal sent; None when none was sent (no grace period, or the process was gone): SIGKILL next."""
+
+    rec: ContainerRecord
+    st: RunStatus
+    deadline: float | None = None
+    done: bool = False  # it was not running: nothing to wait for
 
 
 class Engine:
@@ -547,6 +559,15 @@ class Engine:
     def container_stop(self, ref: str, *, timeout: float | None = None,
                        signal: str | None = None) -> ContainerState:
         """``signal`` (docker stop --signal) replaces the container's stop signal for this stop."""
+        return self.container_stop_finish(self.container_stop_begin(ref, timeout=timeout, signal=signal))
+
+    def container_stop_begin(self, ref: str, *, timeout: float | None = None,
+                             signal: str | None = None) -> StopInProgress:
+        """The first half of ``container_stop``: the stop signal sent, the grace period started; returns at
+        once. ``container_stop_finish`` waits out the rest. Why split: a caller stopping many containers (a
+        `down` wave) sends every signal from one loop, then waits for each; the last signal, which sets when
+        the last grace period ends, then goes out a few ms after the first instead of after a thread each
+        had its turn under the GIL."""
         from runtime.containers.defaults import signal_number
         from runtime.containers.plan import LaunchPlan
         from runtime.containers.status import mark_stop_requested
@@ -554,7 +575,7 @@ class Engine:
         rec = self._record(ref)
         st = self._status(rec)
         if st.status not in ("running", "restarting", "starting"):
-            return self._state(rec, st)
+            return StopInProgress(rec, st, done=True)
         try:
             # The plan holds the stop signal resolved at create time (spec, else image, else SIGTERM).
             sig = signal_number(signal) if signal else LaunchPlan.load(self.container_dir(rec.id)).stop_signal
@@ -564,10 +585,21 @@ class Engine:
         grace = rec.spec.stop_grace_period if timeout is None else timeout
         self._thaw(rec)
         if st.status == "restarting" and not st.pid:
+            return StopInProgress(rec, st)  # between two runs: only its supervisor's final word is awaited
+        signalled = grace > 0 and self._signal(rec, st, sig)
+        return StopInProgress(rec, st, deadline=time.monotonic() + grace if signalled else None)
+
+    def container_stop_finish(self, stop: StopInProgress) -> ContainerState:
+        """The second half of ``container_stop``: the rest of the grace period, SIGKILL if the container
+        outlives it, and its recorded exit."""
+        rec, st = stop.rec, stop.st
+        if stop.done:
+            return self._state(rec, st)
+        if st.status == "restarting" and not st.pid:
             return self._state(rec, self._wait_recorded_exit(rec))
-        if grace > 0 and self._signal(rec, st, sig):
+        if stop.deadline is not None:
             self._prepare_teardown()
-            if self._wait_init_exit(st, grace):
+            if self._wait_init_exit(st, max(0.0, stop.deadline - time.monotonic())):
                 return self._state(rec, self._wait_recorded_exit(rec))
         self._signal(rec, st, signal_module.SIGKILL)
         self._wait_init_exit(st, EXITED_WAIT)

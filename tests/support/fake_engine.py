@@ -179,6 +179,13 @@ class FakeEngine:
             c = self._set(replace(c, status="exited", exit_code=143, finished_at=_now(), pid=0, health=None))
         return c
 
+    def container_stop_begin(self, ref: str, *, timeout: float | None = None) -> tuple[str, float | None]:
+        self._find(ref)  # NotFound as the real one
+        return (ref, timeout)
+
+    def container_stop_finish(self, stop: tuple[str, float | None]) -> ContainerState:
+        return self.container_stop(stop[0], timeout=stop[1])
+
     def container_kill(self, ref: str, *, signal: str = "SIGKILL") -> None:
         c = self._find(ref)
         if c.status != "running":
