@@ -12,13 +12,14 @@ The cache lives under ``$XDG_CACHE_HOME/hoist/load`` (``~/.cache`` by default), 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pickle
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from runtime.sha256 import sha256
 
 FORMAT_VERSION = 3
 MAX_ENTRIES = 256
@@ -38,7 +39,7 @@ def record_read(path: str, data: bytes | str | None) -> None:
         reads[os.path.abspath(path)] = None
     else:
         raw = data.encode() if isinstance(data, str) else data
-        reads[os.path.abspath(path)] = hashlib.sha256(raw).hexdigest()
+        reads[os.path.abspath(path)] = sha256(raw).hexdigest()
 
 
 @contextlib.contextmanager
@@ -59,7 +60,7 @@ def cache_dir() -> str:
 def _file_hash(path: str) -> str | None:
     try:
         with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
+            return sha256(fh.read()).hexdigest()
     except OSError:
         return None
 
@@ -71,7 +72,7 @@ def _key(options: Any) -> str:
     fields["cwd"] = os.path.abspath(options.cwd or os.getcwd())
     fields["v"] = FORMAT_VERSION
     text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return sha256(text.encode()).hexdigest()[:32]
 
 
 def _environ(options: Any) -> dict[str, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -433,16 +432,17 @@ class Orchestrator:
                 raise
         self.report.done(rid, ev.STARTED)
 
-    def _stop_one(self, c: ContainerState, timeout: float | None, begun: Any = None) -> None:
-        """``begun``: the stop ``_begin_stops`` started (its signal sent, Stopping reported) to finish."""
+    def _stop_one(self, c: ContainerState, timeout: float | None, begun: Any = None, *,
+                  removing: bool = False) -> None:
+        """``begun``: the stop ``_begin_stops`` started (its signal sent, Stopping reported) to finish;
+        ``removing``: the container is removed next (see Engine.container_stop_finish)."""
         rid = ev.container_id(c.name)
-        if begun is not None:
-            self.engine.container_stop_finish(begun)
-        else:
+        if begun is None:
             if c.status not in RUNNING:
                 return
             self.report.working(rid, ev.STOPPING)
-            self.engine.container_stop(c.name, timeout=timeout)
+            begun = self.engine.container_stop_begin(c.name, timeout=timeout)
+        self.engine.container_stop_finish(begun, removing=removing)
         self.report.done(rid, ev.STOPPED)
 
     def _begin_stops(self, first: list[ContainerState], timeout: float | None) -> dict[str, Any]:
@@ -476,7 +476,7 @@ class Orchestrator:
 
         def action(c: ContainerState) -> Callable[[], None]:
             def run() -> None:
-                self._stop_one(c, self._timeout_for(c, timeout), begun.pop(c.name, None))
+                self._stop_one(c, self._timeout_for(c, timeout), begun.pop(c.name, None), removing=True)
                 self._remove_one(c, volumes=volumes)
             return run
 
@@ -667,6 +667,7 @@ class Orchestrator:
                     self.report.warn(rid, "Resource is still in use", str(exc))
         if self.state_dir is not None and not self.containers(oneoff=None):
             # Secret/config files written for this project: nothing mounts them any more.
+            import shutil
             shutil.rmtree(self.state_dir, ignore_errors=True)
         for ref in images:
             rid = ev.image_id(ref)

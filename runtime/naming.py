@@ -6,9 +6,10 @@ Every link, cgroup and run directory carries a short tag derived from the state 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
+
+from runtime.sha256 import sha256
 
 DEFAULT_ROOT = Path("/var/lib/hoist")
 DEFAULT_RUN_DIR = Path("/run/hoist")
@@ -24,7 +25,7 @@ def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:
 
 def instance_tag(root: Path) -> str:
     """Five hex digits identifying a state root in kernel object names."""
-    return hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:5]
+    return sha256(str(root.absolute()).encode()).hexdigest()[:5]
 
 
 def run_dir(root: Path) -> Path:

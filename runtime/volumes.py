@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,4 +96,5 @@ class VolumeStore:
                            hint="remove those containers first (hoist container rm)")
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM volumes WHERE name = ?", (name,))
+        import shutil
         shutil.rmtree(self.dir / name, ignore_errors=True)

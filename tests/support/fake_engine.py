@@ -183,7 +183,7 @@ class FakeEngine:
         self._find(ref)  # NotFound as the real one
         return (ref, timeout)
 
-    def container_stop_finish(self, stop: tuple[str, float | None]) -> ContainerState:
+    def container_stop_finish(self, stop: tuple[str, float | None], *, removing: bool = False) -> ContainerState:
         return self.container_stop(stop[0], timeout=stop[1])
 
     def container_kill(self, ref: str, *, signal: str = "SIGKILL") -> None:

@@ -46,12 +46,14 @@ def _up(engine: FakeEngine) -> None:
 
 
 def _check_waves(engine: _TwoPhaseEngine) -> None:
-    begun = [name for op, name, _ in engine.order if op == "begin"]
-    # The first wave: every container no other service depends on; db waits for web, so it is not in it.
-    assert sorted(begun) == ["p-cache-1", "p-web-1", "p-worker-1", "p-worker-2"]
+    main = threading.main_thread().name
     first_stop = next(i for i, (op, _, _) in enumerate(engine.order) if op == "stop")
-    assert all(op == "begin" for op, _, _ in engine.order[:first_stop])  # all signals before any wait
-    assert {t for op, _, t in engine.order if op == "begin"} == {threading.main_thread().name}
+    # The first wave, all begun before any wait, from one loop: every container no other service depends
+    # on; db waits for web, so it is not in it (its own thread begins it when its turn comes).
+    assert sorted(name for _, name, _ in engine.order[:first_stop]) == [
+        "p-cache-1", "p-web-1", "p-worker-1", "p-worker-2"]
+    assert {(op, t) for op, _, t in engine.order[:first_stop]} == {("begin", main)}
+    assert [t != main for op, name, t in engine.order if op == "begin" and name == "p-db-1"] == [True]
     stops = [name for op, name, _ in engine.order if op == "stop"]
     assert stops.index("p-db-1") > stops.index("p-web-1")  # reverse dependency order kept
     assert sorted(stops) == ["p-cache-1", "p-db-1", "p-web-1", "p-worker-1", "p-worker-2"]
@@ -80,4 +82,4 @@ def test_stop_begins_the_first_wave_too_and_a_parallel_limit_turns_it_off() -> N
     orchestrator = Orchestrator(limited, "p", None)
     orchestrator.parallel = 1  # --parallel 1: one engine operation at a time, none begun ahead
     assert orchestrator.stop().ok
-    assert not any(op == "begin" for op, _, _ in limited.order)
+    assert {t for op, _, t in limited.order if op == "begin"} & {threading.main_thread().name} == set()
