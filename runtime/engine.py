@@ -393,6 +393,16 @@ class Engine:
         if net.endpoints != rec.endpoints or net.ports != rec.ports:
             self._store_network(rec.id, net)
 
+    def _doom(self, container_id: str) -> None:
+        """See NetworkManager.container_doomed (inside a teardown scope only)."""
+        scope = self._current_teardown()
+        if scope is None:
+            return
+        try:
+            self.network_manager().container_doomed(container_id, scope)
+        except InvalidSpec:
+            pass
+
     def _release_network(self, container_id: str) -> None:
         try:
             self.network_manager().release_container(container_id, scope=self._current_teardown())
@@ -609,11 +619,15 @@ class Engine:
             return self._state(rec, st)
         if st.status == "restarting" and not st.pid:
             return self._state(rec, self._wait_recorded_exit(rec))
+        in_teardown = removing and self._teardown_open and _uses_network_manager(rec.spec.network_mode)
         if stop.deadline is None or not self._wait_init_exit(st, max(0.0, stop.deadline - time.monotonic()),
                                                              prepare=True):
             self._signal(rec, st, signal_module.SIGKILL)
+            if in_teardown:
+                self._doom(rec.id)  # nothing of it can run any more: its network need not wait for its exit
             self._wait_init_exit(st, EXITED_WAIT)
-        if removing and self._teardown_open and _uses_network_manager(rec.spec.network_mode):
+        if in_teardown:
+            self._doom(rec.id)
             self._release_network(rec.id)
             self._released_in_teardown.add(rec.id)
         return self._state(rec, self._wait_recorded_exit(rec))

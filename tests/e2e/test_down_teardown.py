@@ -70,3 +70,37 @@ def test_down_keeps_orphans_without_the_flag(hoist: Hoist, busybox_image: str) -
     # Its network stays while the orphan uses it; --remove-orphans takes both.
     hoist("down", "-t", "0", "--remove-orphans")
     assert hoist.states() == {} and _links_of(hoist.root) == []
+
+
+MIXED = """
+services:
+  polite:
+    image: {image}
+    command: ["sleep", "1000"]
+    init: true
+  stubborn:
+    image: {image}
+    command: ["sleep", "1000"]
+"""
+
+
+def test_the_network_stays_while_any_container_on_it_can_still_run(hoist: Hoist, busybox_image: str) -> None:
+    # `polite` exits on SIGTERM at once; `stubborn` runs on until the grace period's SIGKILL. The network's
+    # early teardown waits for every container on it to be dead or SIGKILLed, never for the first only.
+    from tests.support.cli import wait_for
+
+    hoist.write(MIXED.format(image=busybox_image))
+    hoist("up", "-d")
+    before = set(_links_of(hoist.root))  # the bridge and a veth per container
+    down = hoist.popen("down", "-t", "3")
+    try:
+        wait_for(lambda: f"{hoist.project}-polite-1" not in hoist.states(), timeout=10, what="polite removed")
+        assert hoist.states() == {f"{hoist.project}-stubborn-1": "running"}
+        left = set(_links_of(hoist.root))  # polite's veth may be gone; the bridge and stubborn's are not
+        assert len(before) == 3 and len(left) >= 2 and left <= before, (before, left)
+        assert down.wait(timeout=20) == 0
+    finally:
+        if down.poll() is None:
+            down.kill()
+            down.wait()
+    assert hoist.states() == {} and _links_of(hoist.root) == []
