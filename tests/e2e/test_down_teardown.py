@@ -92,7 +92,7 @@ def test_the_network_stays_while_any_container_on_it_can_still_run(hoist: Hoist,
     hoist.write(MIXED.format(image=busybox_image))
     hoist("up", "-d")
     before = set(_links_of(hoist.root))  # the bridge and a veth per container
-    down = hoist.popen("down", "-t", "3")
+    down = hoist.popen("down", "-t", "6")  # long enough to look while stubborn runs, even under load
     try:
         wait_for(lambda: f"{hoist.project}-polite-1" not in hoist.states(), timeout=10, what="polite removed")
         assert hoist.states() == {f"{hoist.project}-stubborn-1": "running"}
