@@ -20,6 +20,7 @@ from compose.scheduler import (
     ConditionFailed,
 )
 from runtime.api import ContainerState, EngineAPI
+from runtime.errors import NotFound
 
 # Waits are event-driven (the engine's container_watch wakes them when a container's recorded state
 # changes); this bounds how long a change nobody records (a supervisor killed outright) or a cancel goes
@@ -66,6 +67,27 @@ def service_containers(engine: EngineAPI, project: str, service: str) -> list[Co
     return sorted(found, key=lambda c: L.container_number(c.labels))
 
 
+class _Look:
+    """A condition wait's look at its service's containers. Woken by a change of the containers it watches
+    (their recorded state), it reads those by id: on a dependency's critical path (healthy seen -> the
+    dependent's start sent), ~0.15 ms against ~0.6 ms for listing every record by label. It lists the
+    service again at least every RECHECK_INTERVAL, and when one is gone, so a container another `up` adds
+    or replaces meanwhile is still seen as before."""
+
+    def __init__(self, engine: EngineAPI, project: str, service: str) -> None:
+        self.engine, self.project, self.service = engine, project, service
+        self.listed_at = -RECHECK_INTERVAL
+
+    def again(self, changed: list[ContainerState] | None) -> list[ContainerState]:
+        if changed and time.monotonic() - self.listed_at < RECHECK_INTERVAL:
+            try:
+                return [self.engine.container_inspect(c.id) for c in changed]
+            except NotFound:
+                pass
+        self.listed_at = time.monotonic()
+        return service_containers(self.engine, self.project, self.service)
+
+
 def make_waiter(engine: EngineAPI, project: str,
                 on_waiting: Callable[[str, str], None] | None = None,
                 on_ready: Callable[[str, str], None] | None = None) -> Callable[[str, str, threading.Event], None]:
@@ -82,8 +104,10 @@ def make_waiter(engine: EngineAPI, project: str,
                 on_waiting(c.name, condition)
         # Watching before looking (again): a change after the look wakes the wait, none is missed.
         with engine.container_watch([c.id for c in containers]) as watch:
+            look = _Look(engine, project, service)
+            woken = False
             while not cancel.is_set():
-                containers = service_containers(engine, project, service)
+                containers = look.again(containers if woken else None)
                 if not containers:
                     raise ConditionFailed(f'service "{service}" has no container')
                 if all(_check(c, condition, service) for c in containers):
@@ -91,7 +115,7 @@ def make_waiter(engine: EngineAPI, project: str,
                         for c in containers:
                             on_ready(c.name, condition)
                     return
-                watch.wait(RECHECK_INTERVAL)
+                woken = watch.wait(RECHECK_INTERVAL)
         raise ConditionFailed("cancelled")
 
     return wait

@@ -52,6 +52,10 @@ class WatchingEngine(FakeEngine):
         self.events.append("look")
         return super().container_list(**kw)
 
+    def container_inspect(self, ref: str):  # type: ignore[no-untyped-def, override]
+        self.events.append("inspect")
+        return super().container_inspect(ref)
+
 
 def _db(engine: WatchingEngine) -> str:
     engine.add_image("busybox")
@@ -93,3 +97,31 @@ def test_wait_ready_waits_on_the_watch_too() -> None:
     engine.script = [lambda: engine._set(replace(engine._find(cid), health="healthy"))]
     failures = conditions.wait_ready(engine, [engine._find(cid)], oneshot=set(), timeout=None)
     assert failures == {} and engine.waits == [conditions.RECHECK_INTERVAL]
+
+
+def test_a_wake_reads_the_watched_containers_by_id() -> None:
+    engine = WatchingEngine()
+    cid = _db(engine)
+    engine.script = [lambda: engine._set(replace(engine._find(cid), health="healthy"))]
+    conditions.make_waiter(engine, "p")("db", SERVICE_HEALTHY, threading.Event())
+    # listed before watching and once after (the look the watch guards); the wake-up reads db by id
+    assert engine.events == ["look", "watch", "look", "inspect", "unwatch"]
+
+
+def test_a_container_replaced_meanwhile_is_found_by_listing_again() -> None:
+    engine = WatchingEngine()
+    cid = _db(engine)
+
+    def replaced() -> None:  # another `up` recreated db: the watched id is gone, its successor is healthy
+        old = engine._find(cid)
+        assert old.spec is not None
+        engine.container_remove(cid, force=True)
+        new = engine.container_create(replace(old.spec, name="p-db-2"))
+        engine._set(replace(new, status="running", health="healthy", pid=8))
+
+    engine.script = [replaced]
+    ready: list[str] = []
+    conditions.make_waiter(engine, "p", on_ready=lambda name, cond: ready.append(name))(
+        "db", SERVICE_HEALTHY, threading.Event())
+    assert ready == ["p-db-2"]
+    assert engine.events[-3:] == ["inspect", "look", "unwatch"]  # NotFound by id, then listed again

@@ -75,3 +75,79 @@ def test_probe_forms():
     assert probe_argv(["CMD", "curl", "-f", "x"]) == ["curl", "-f", "x"]
     assert probe_argv(["CMD-SHELL", "curl -f x || exit 1"]) == ["/bin/sh", "-c", "curl -f x || exit 1"]
     assert probe_argv(["NONE"]) is None
+
+
+class _Cgroups:
+    """prime_attach as the supervisor sees it: a started priming (or an error), counted."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error, self.primed, self.joined = error, 0, 0
+
+    def prime_attach(self) -> object:
+        if self.error is not None:
+            raise self.error
+        self.primed += 1
+        cgroups = self
+
+        class Priming:
+            def join(self) -> None:
+                cgroups.joined += 1
+
+        return Priming()
+
+
+def _supervisor(cgroups: _Cgroups):  # type: ignore[no-untyped-def]
+    from runtime.supervisor import Supervisor
+
+    sup = object.__new__(Supervisor)  # only the probe priming's state: no plan, no container directory
+    sup.cgroups, sup.probe_priming, sup.probe_primed = cgroups, None, False  # type: ignore[assignment]
+    return sup
+
+
+def test_probe_priming_once_per_probe_and_joined_before_it():
+    cgroups = _Cgroups()
+    sup = _supervisor(cgroups)
+    sup._prime_probe()
+    sup._prime_probe()  # the loop wakes again before the probe is due: no second priming
+    assert (cgroups.primed, cgroups.joined) == (1, 0)
+    sup._join_probe_priming()  # as _start_probe does before forking the helper
+    assert (cgroups.primed, cgroups.joined, sup.probe_primed) == (1, 1, False)
+    sup._prime_probe()  # the next probe primes again
+    assert cgroups.primed == 2
+
+
+def test_probe_priming_without_a_thread_is_skipped_not_retried():
+    cgroups = _Cgroups(RuntimeError("can't start new thread"))
+    sup = _supervisor(cgroups)
+    sup._prime_probe()
+    assert sup.probe_primed and sup.probe_priming is None  # the loop then sleeps until the probe is due
+    sup._join_probe_priming()
+    assert not sup.probe_primed
+
+
+def test_a_probe_reaped_before_its_output_was_read_still_records_it(tmp_path):
+    import os
+    import selectors
+
+    from runtime.containers.status import RunStatus
+    from runtime.supervisor import _Probe
+
+    def check(close_writer: bool) -> str:
+        sup = _supervisor(_Cgroups())
+        sup.dir, sup.status, sup.sel = tmp_path, RunStatus(), selectors.DefaultSelector()  # type: ignore[assignment]
+        sup.health = HealthState(HealthPlan(test=["CMD", "x"]), started_at=0.0)
+        r, w = os.pipe2(os.O_NONBLOCK)
+        os.write(w, b"fine\n")
+        if close_writer:
+            os.close(w)  # the command and the helper are gone
+        sup.sel.register(r, selectors.EVENT_READ, "probe")
+        # The loop reaped the helper in the round the output arrived, before reading the pipe.
+        sup.probe = _Probe(helper=1, command=2, fd=r, started=0.0, started_iso="s", deadline=1e9, exit_code=0)
+        sup._check_probe(now=0.0)
+        if not close_writer:
+            os.close(w)  # a child the command left behind held it: not waited for
+        assert sup.probe is None and not sup.sel.get_map()  # the pipe is closed either way
+        return sup.health.log[-1]["Output"]  # type: ignore[return-value]
+
+    assert check(close_writer=True) == "fine\n"
+    assert check(close_writer=False) == "fine\n"
