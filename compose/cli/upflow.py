@@ -191,6 +191,12 @@ def _attached(args: argparse.Namespace, ctx: ProjectContext, project: Project, s
     return int(code) if isinstance(code, int) else 0
 
 
+def attached_services(args: argparse.Namespace, project: Project, selected: list[str]) -> list[str]:
+    """The services an attached `up` streams the logs of (also `up --watch`, compose/watch/session.py):
+    --attach, --no-attach, --attach-dependencies and each service's ``attach:``, as compose decides."""
+    return _attach_services(args, project, selected)
+
+
 def _attach_services(args: argparse.Namespace, project: Project, selected: list[str]) -> list[str]:
     if args.attach:
         chosen = list(args.attach)

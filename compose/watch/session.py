@@ -2,6 +2,11 @@
 
 Used by ``hoist watch`` and ``hoist up --watch``. The first SIGINT/SIGTERM stops watching once the action in
 progress is done; a second one interrupts it.
+
+Logs, as docker compose: an attached ``up --watch`` streams the attached services' logs (``web-1 | ...``,
+compose/watch/logs.py) interleaved with the watch events; ``hoist watch`` prints the watch events only
+(compose's ``watch`` command starts the services without attaching and has no log flags; its docs point to
+``up --watch`` for logs).
 """
 
 from __future__ import annotations
@@ -10,9 +15,15 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from compose.errors import UsageError
 from compose.model import Project
+
+if TYPE_CHECKING:
+    import argparse
+
+    from compose.watch.logs import ServiceLogs
 
 
 def has_watch(project: Project, service: str) -> bool:
@@ -44,14 +55,16 @@ def _printer() -> Callable[[str], None]:
 
 
 def run_watch(engine: object, project: Project, services: list[str], *, prune: bool = True,
-              quiet: bool = False) -> int:
-    """Watch until interrupted; returns the exit code (0 after a Ctrl-C: stopping is the normal end)."""
+              quiet: bool = False, printer: Callable[[str], None] | None = None) -> int:
+    """Watch until interrupted; returns the exit code (0 after a Ctrl-C: stopping is the normal end).
+
+    ``printer`` prints one watch event line (default: stdout under a lock of its own)."""
     from compose.watch.actions import ActionRunner
     from compose.watch.loop import WatchLoop
     from compose.watch.rules import compile_rules
 
     triggers = compile_rules(project, services)
-    out = _printer()
+    out = printer or _printer()
     runner = ActionRunner(engine, project, printer=out, prune=prune, quiet_build=quiet)  # type: ignore[arg-type]
     loop = WatchLoop(triggers, runner, printer=out, services=services, base_dir=project.working_dir)
     stop = threading.Event()
@@ -92,7 +105,8 @@ def _restore(previous: dict[int, object]) -> None:
 
 def run_up_watch(args: object) -> int:
     """``up --watch``: ``up`` (detached), then watch the selected services that have rules. Without ``-d`` the
-    services are stopped when watching ends, as an attached ``up`` stops them on Ctrl-C."""
+    attached services' logs stream meanwhile, and the services are stopped when watching ends (their last
+    lines still shown), as an attached ``up`` does on Ctrl-C."""
     from compose.cli.projectctx import fail_on, progress, project_context
     from compose.cli.upflow import run_up
     from compose.orchestrator import select_services
@@ -109,12 +123,54 @@ def run_up_watch(args: object) -> int:
     if not candidates:
         print("none of the selected services is configured for watch: nothing to watch", file=sys.stderr)
         return 0
-    code = run_watch(ctx.engine, project, candidates, prune=True,
-                     quiet=bool(getattr(args, "quiet_build", False)))
+    logs = _follow_logs(args, ctx.engine, project, selected) if attached else None  # type: ignore[arg-type]
+    try:
+        code = run_watch(ctx.engine, project, candidates, prune=True,
+                         quiet=bool(getattr(args, "quiet_build", False)),
+                         printer=_event_printer(logs) if logs is not None else None)
+    except BaseException:
+        if logs is not None:
+            logs.close(timeout=0.0)  # the services keep running here: their followers are daemons
+        raise
     if attached:
         from compose.cli.boundary import EXIT_INTERRUPTED
 
         with progress(args, "Stopping") as sink:  # type: ignore[arg-type]
             fail_on(ctx.orchestrator(sink).stop(selected, timeout=getattr(args, "timeout", None)), "stop")
+        if logs is not None:
+            logs.close()  # after the stop: the last lines and "exited with code" of each are printed
         return EXIT_INTERRUPTED  # as an attached `up` ended by Ctrl-C
     return code
+
+
+def _follow_logs(args: argparse.Namespace, engine: object, project: Project,
+                 selected: list[str]) -> ServiceLogs | None:
+    """Stream the logs of the services an attached `up` would attach to; None when there are none."""
+    from compose.cli.upflow import attached_services
+    from compose.render.logs import LogPrinter
+    from compose.watch.logs import ServiceLogs
+
+    services = attached_services(args, project, selected)
+    if not services:
+        return None
+    ansi = getattr(args, "ansi", "auto")
+    colour = (not args.no_color and ansi != "never" and sys.stdout.isatty()) or ansi == "always"
+    printer = LogPrinter(sys.stdout, colour=colour, prefix=not args.no_log_prefix, timestamps=args.timestamps)
+    logs = ServiceLogs(engine, project.name, services, printer)  # type: ignore[arg-type]
+
+    def announce(names: list[str]) -> None:
+        if names:
+            printer.message("Attaching to " + ", ".join(names))
+
+    logs.start(announce)
+    return logs
+
+
+def _event_printer(logs: ServiceLogs) -> Callable[[str], None]:
+    """Watch events through the log printer (its lock: a log line and an event never mix mid-line); each
+    event may follow a restart or recreate, so the followers look for new runs and containers at once."""
+    def out(line: str) -> None:
+        logs.printer.message(line)
+        logs.nudge()
+
+    return out
