@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 LOG_NAME = "container.log"
 
@@ -134,8 +135,32 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
     yield from (r for r in records if keep(r))
     if not follow:
         return
+    # Between looks, sleep until the container's directory changes (a log write, a status change, a
+    # rotation: runtime/dirwatch.py) rather than looking every ``poll``; at most FOLLOW_RECHECK, for what
+    # no write announces. poll=0: the caller's ``running()`` does the waiting.
+    watcher = None
+    if poll > 0:
+        from runtime import dirwatch
+
+        watcher = dirwatch.changes()
+    directory = path.parent
+    woken = watcher.subscribe(directory) if watcher is not None else None
+    try:
+        yield from _follow(path, inode, offset, keep, running, poll, woken)
+    finally:
+        if watcher is not None and woken is not None:
+            watcher.unsubscribe(directory, woken)
+
+
+FOLLOW_RECHECK = 1.0  # seconds: the longest a follower sleeps without looking
+
+
+def _follow(path: Path, inode: int | None, offset: int, keep: Callable[[dict[str, str]], bool],
+            running: Callable[[], bool] | None, poll: float, woken: Any) -> Iterator[dict[str, str]]:
     pending = b""
     while True:
+        if woken is not None:
+            woken.clear()  # before looking: a change after the look wakes the wait below
         alive = running() if running else False
         try:
             st = path.stat()
@@ -157,4 +182,7 @@ def read_logs(path: Path, *, tail: int | None = None, since: str | None = None, 
             continue
         if not alive:
             return
-        time.sleep(poll)
+        if woken is not None:
+            woken.wait(FOLLOW_RECHECK)
+        else:
+            time.sleep(poll)
