@@ -16,17 +16,14 @@ caller keeps polling. Stdlib only (ctypes, through statuswatch's libc).
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from pathlib import Path
 
+from runtime.statuswatch import _EVENT, IN_DELETE_SELF, IN_IGNORED, IN_MOVED_TO, _inotify
+
 IN_MODIFY = 0x2
-IN_MOVED_TO = 0x80
 IN_CREATE = 0x100
-IN_DELETE_SELF = 0x400
-IN_IGNORED = 0x8000
 _MASK = IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF
-_EVENT = struct.Struct("=iIII")  # wd, mask, cookie, name length
 
 
 class DirChanges:
@@ -40,8 +37,6 @@ class DirChanges:
     def subscribe(self, directory: Path) -> threading.Event | None:
         """An event set on every change in ``directory`` (the caller clears it); None if it cannot be
         watched (gone, or no watch to be had): the caller then polls."""
-        from runtime.statuswatch import _inotify
-
         key = os.fsdecode(os.path.abspath(directory))
         event = threading.Event()
         with self._lock:
@@ -54,8 +49,6 @@ class DirChanges:
 
     def unsubscribe(self, directory: Path, event: threading.Event) -> None:
         """Drop ``event``; the directory's watch goes with its last subscriber."""
-        from runtime.statuswatch import _inotify
-
         key = os.fsdecode(os.path.abspath(directory))
         with self._lock:
             wd = self._wd_of.get(key)
@@ -107,8 +100,6 @@ def changes() -> DirChanges | None:
     with _shared_lock:
         if _shared is None and not _unavailable:
             try:
-                from runtime.statuswatch import _inotify
-
                 fd = _inotify().inotify_init1(os.O_CLOEXEC)
             except (OSError, AttributeError):
                 fd = -1

@@ -86,7 +86,6 @@ class Engine:
         self._boot_checked = False
         self._launcher_warmed = False
         self._teardown_open = False  # inside batched_network_teardown()
-        self._released_in_teardown: set[str] = set()  # containers whose network went at their stop's end
         self._teardown_labels: Mapping[str, str] | None = None  # its networks_labeled
         self._teardown_scope: Any = None  # its runtime.network.manager.TeardownScope, once a removal needed one
         self._teardown_lock = threading.Lock()
@@ -441,7 +440,6 @@ class Engine:
             with self._teardown_lock:  # a _prepare_teardown thread still running then makes no scope
                 self._teardown_open = self._teardown_prepared = False
                 scope, self._teardown_scope = self._teardown_scope, None
-                self._released_in_teardown.clear()
             if scope is not None:
                 self.network_manager().finish_teardown(scope)
 
@@ -545,13 +543,10 @@ class Engine:
         finally:
             os.close(fd)
 
-    def _wait_init_exit(self, st: RunStatus, timeout: float, *, prepare: bool = False) -> bool:
-        """``prepare``: a grace period is about to be waited out: the teardown's imports run meanwhile."""
+    def _wait_init_exit(self, st: RunStatus, timeout: float) -> bool:
         fd = self._pidfd(st)
         if fd is None:
             return True
-        if prepare:
-            self._prepare_teardown()
         try:
             poller = select.poll()
             poller.register(fd, select.POLLIN)
@@ -613,23 +608,26 @@ class Engine:
         released the moment its init is dead, before the supervisor's final word (which ~10 supervisors
         finishing at once on two cores take 1-25 ms to write), so that the network's teardown, which
         waits for its last endpoint, starts that much sooner. Nothing of the container runs by then; the
-        release is idempotent, so ``container_remove`` doing it again is a no-op."""
+        release is idempotent (and takes no lock when there is nothing left), so ``container_remove`` doing
+        it again costs next to nothing."""
         rec, st = stop.rec, stop.st
         if stop.done:
             return self._state(rec, st)
         if st.status == "restarting" and not st.pid:
             return self._state(rec, self._wait_recorded_exit(rec))
-        in_teardown = removing and self._teardown_open and _uses_network_manager(rec.spec.network_mode)
-        if stop.deadline is None or not self._wait_init_exit(st, max(0.0, stop.deadline - time.monotonic()),
-                                                             prepare=True):
+        if stop.deadline is not None:
+            self._prepare_teardown()  # a grace period to wait out: the teardown's imports run meanwhile
+        killed = stop.deadline is None or not self._wait_init_exit(st, max(0.0, stop.deadline - time.monotonic()))
+        if killed:
             self._signal(rec, st, signal_module.SIGKILL)
-            if in_teardown:
-                self._doom(rec.id)  # nothing of it can run any more: its network need not wait for its exit
+        in_teardown = removing and self._teardown_open and _uses_network_manager(rec.spec.network_mode)
+        if in_teardown:
+            # Dead, or sent SIGKILL: nothing of it can run any more, so its network need not wait for its exit.
+            self._doom(rec.id)
+        if killed:
             self._wait_init_exit(st, EXITED_WAIT)
         if in_teardown:
-            self._doom(rec.id)
             self._release_network(rec.id)
-            self._released_in_teardown.add(rec.id)
         return self._state(rec, self._wait_recorded_exit(rec))
 
     def _thaw(self, rec: ContainerRecord) -> None:
@@ -696,13 +694,8 @@ class Engine:
                                hint="stop it first, or use --force")
             self.container_stop(rec.id, timeout=0)
             st = self._status(rec)
-            self._released_in_teardown.discard(rec.id)  # started again since: its network is new
         networked = _uses_network_manager(rec.spec.network_mode)
-        if networked and rec.id in self._released_in_teardown:
-            # Released at its stop's end: again would only queue for the network lock, which the network's
-            # early teardown may hold for its whole kernel batch (its Removed then came after the network's).
-            networked = False
-        elif networked and self._teardown_open:
+        if networked and self._teardown_open:
             # In a teardown the network goes first, while the supervisor may still be in its cleanup (none of
             # which needs the network): the container is stopped, and its netns is held until the scope ends
             # (see batched_network_teardown), so its network's teardown can start that much sooner.

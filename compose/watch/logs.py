@@ -6,9 +6,10 @@ with a new container of the same name. So here each container id gets one follow
 life, and a :class:`LogCursor` remembers the last line it printed:
 
 - a restart: the follower's log stream ends when the run stops (the engine ends ``follow`` then); it prints
-  ``web-1 exited with code N``, waits for the next run and resumes from its cursor. A restart quicker than the
-  engine's look at the container (every 50 ms) is not seen as a stop: the same stream simply goes on, and that
-  run gets no exit line (the watch event says it was restarted). Either way every line is printed once and the
+  ``web-1 exited with code N``, waits for the next run and resumes from its cursor. A restart the engine's
+  follow does not look at in between (it looks when the container's directory changes, and at least every
+  second) is not seen as a stop: the same stream simply goes on, and that run gets no exit line (the watch
+  event says it was restarted). Either way every line is printed once and the
   new run's first lines are not missed: the cursor reads the log file from where printing got to.
 - a new container (recreated, scaled up): a discovery thread lists the project's containers every
   ``POLL`` seconds (and at once after each watch event, see :meth:`ServiceLogs.nudge`) and follows each new id

@@ -4,6 +4,7 @@ whole log, removed ones end their follower, and close() leaves no thread behind.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -123,17 +124,27 @@ def test_cursor_from_the_first_line() -> None:
     assert cursor.take(rec(0)) and cursor.take(rec(0)) and cursor.since == t(0)
 
 
-def test_a_restart_seen_as_a_stop_prints_the_exit_then_the_new_run_once() -> None:
+@contextlib.contextmanager
+def following_web(first_line: str) -> Iterator[tuple[ScriptedEngine, io.StringIO, ContainerFollower]]:
+    """A running ``web-1`` whose first line is printed by its follower; the follower stopped afterwards."""
     engine = ScriptedEngine()
     engine.add("c1", "web")
     engine.start("c1", 1)
-    engine.write("c1", 1, "first run")
+    engine.write("c1", 1, first_line)
     p, out = printer()
     stop = threading.Event()
     f = ContainerFollower(engine, p, engine.container_inspect("c1"), stop, poll=0.01)  # type: ignore[arg-type]
     f.start()
     try:
         wait_lines(out, 1)
+        yield engine, out, f
+    finally:
+        stop.set()
+        f.join(5)
+
+
+def test_a_restart_seen_as_a_stop_prints_the_exit_then_the_new_run_once() -> None:
+    with following_web("first run") as (engine, out, f):
         engine.write("c1", 2, "last words")
         engine.exit("c1", 143)
         wait_lines(out, 3)
@@ -143,24 +154,12 @@ def test_a_restart_seen_as_a_stop_prints_the_exit_then_the_new_run_once() -> Non
                                       "web-1 | second run"]
         engine.exit("c1", 0)
         wait_lines(out, 5)
-    finally:
-        stop.set()
-        f.join(5)
     assert not f.alive
     assert lines(out)[-1] == "web-1 exited with code 0"
 
 
 def test_a_restart_too_quick_to_see_goes_on_in_the_same_stream() -> None:
-    engine = ScriptedEngine()
-    engine.add("c1", "web")
-    engine.start("c1", 1)
-    engine.write("c1", 1, "one")
-    p, out = printer()
-    stop = threading.Event()
-    f = ContainerFollower(engine, p, engine.container_inspect("c1"), stop, poll=0.01)  # type: ignore[arg-type]
-    f.start()
-    try:
-        wait_lines(out, 1)
+    with following_web("one") as (engine, out, _):
         with engine.lock:  # stopped and started again between two looks of the stream
             engine.logs["c1"].append(LogRecord(time=t(2), stream="stdout", text="bye\n"))
             engine.states["c1"] = replace(engine.states["c1"], started_at=t(3))
@@ -168,9 +167,6 @@ def test_a_restart_too_quick_to_see_goes_on_in_the_same_stream() -> None:
         assert wait_lines(out, 3) == ["web-1 | one", "web-1 | bye", "web-1 | two"]
         engine.exit("c1", 1)
         wait_lines(out, 4)
-    finally:
-        stop.set()
-        f.join(5)
     assert lines(out) == ["web-1 | one", "web-1 | bye", "web-1 | two", "web-1 exited with code 1"]
 
 
