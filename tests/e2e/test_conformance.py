@@ -62,10 +62,12 @@ def test_conformance_scenario(scenario: str, hoist_root: Path, debian_image: str
         if scenario == "simple_lifecycle":
             assert h.states() == {f"{project_name}-test1-1": "running"}
         elif scenario == "simple_network":
-            assert wait_for(lambda: http("/ping?address=target:8080/ping")) == "PONG FROM TARGET"
+            # "Could not reach" is an answer too, given while target's server is still starting: wait for PONG.
+            assert wait_for(lambda: http("/ping?address=target:8080/ping") == "PONG FROM TARGET",
+                            what="PONG FROM TARGET through the client")
             assert http("/ping?address=notatarget:8080/ping") == "Could not reach address: notatarget:8080/ping"
         elif scenario == "different_networks":
-            assert wait_for(lambda: http("/ping")) == "PONG FROM TARGET"
+            assert wait_for(lambda: http("/ping") == "PONG FROM TARGET", what="PONG FROM TARGET")
             assert http("/ping?address=target:8080/ping") == "Could not reach address: target:8080/ping"
         elif scenario == "simple_volume":
             assert wait_for(lambda: http("/volumefile?filename=test_volume.txt")) == "MYVOLUME"
