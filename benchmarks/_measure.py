@@ -6,9 +6,19 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def venv_bin(name: str) -> str:
+    """``name`` (hoist, python) of the environment running this benchmark, so that the processes it times
+    use the same interpreter as its in-process rows; the project's .venv when that has none."""
+    beside = Path(sys.executable).parent / name
+    return str(beside if beside.exists() else PROJECT_DIR / ".venv" / "bin" / name)
 
 
 def time_call(fn: Callable[[], object]) -> float:

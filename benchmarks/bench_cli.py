@@ -35,14 +35,14 @@ from pathlib import Path
 
 from benchmarks._measure import alternate as _alternate
 from benchmarks._measure import oci_bundle as _oci_bundle
-from benchmarks._measure import on_busybox_root
+from benchmarks._measure import on_busybox_root, venv_bin
 from benchmarks._measure import row as _row
 from benchmarks._measure import time_call as _time
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python")
+PYTHON = venv_bin("python")
 
-HOIST = str(PROJECT_DIR / ".venv" / "bin" / "hoist")
+HOIST = venv_bin("hoist")
 RUN_ARGS = ["container", "run", "--rm", "--network", "none", "busybox:latest", "true"]
 
 # Runs in a fresh process: the phases of `container run --rm` as main() goes through them, CPU seconds each.

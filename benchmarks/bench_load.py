@@ -110,7 +110,9 @@ def main() -> int:
         ours, _ = _alternate(lambda: load_project(cached), lambda: None, args.runs)
         _pair("200 services: load through the cache", ours, ref, "yaml.load (C) only")
 
-        hoist = [str(PROJECT_DIR / ".venv" / "bin" / "hoist"), "-f", str(CORPUS_FILE), "config", "-q"]
+        from benchmarks._measure import venv_bin
+
+        hoist = [venv_bin("hoist"), "-f", str(CORPUS_FILE), "config", "-q"]
         env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
         python = [sys.executable, "-c", "pass"]
 

@@ -28,10 +28,11 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks._measure import venv_bin
 from benchmarks._teardown import bench_root
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-HOIST = [str(PROJECT_DIR / ".venv" / "bin" / "hoist")]
+HOIST = [venv_bin("hoist")]
 
 
 def _image_root(root: Path) -> str:

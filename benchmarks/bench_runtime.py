@@ -25,13 +25,13 @@ from pathlib import Path
 
 from benchmarks._measure import alternate as _alternate
 from benchmarks._measure import oci_bundle as _oci_bundle
-from benchmarks._measure import on_busybox_root
+from benchmarks._measure import on_busybox_root, venv_bin
 from benchmarks._measure import row as _row
 from benchmarks._measure import time_call as _time
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-HOIST = str(PROJECT_DIR / ".venv" / "bin" / "hoist")
+HOIST = venv_bin("hoist")
 
 
 

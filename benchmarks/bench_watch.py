@@ -26,9 +26,10 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from benchmarks._measure import venv_bin  # noqa: E402
 from tests.support.watch_project import WatchProcess, free_port, get, write_project  # noqa: E402
 
-HOIST = [str(PROJECT_DIR / ".venv" / "bin" / "hoist")]
+HOIST = [venv_bin("hoist")]
 POLL = 0.001
 
 

@@ -34,9 +34,23 @@ if ((${#missing[@]})); then
   pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry/config.yml' 2>/dev/null || true
 fi
 
-PY=${PYTHON:-python3}
+# The interpreter of .venv: $PYTHON if set; else Debian's own python3 when it is 3.11 or newer; else the
+# python3 on PATH. Why Debian's: it is built with PGO and LTO and links libpython into the executable, and
+# every hoist process (CLI, run server, launcher, supervisors) is Python: measured here against a plain
+# --enable-shared build of 3.11 (pyenv's default, first on PATH on the development VMs), `hoist version`
+# took 34 ms instead of 42-46, `hoist container exec` 54 ms instead of 65, `hoist ps` 60 ms instead of 70.
+pick_python() {
+  if [ -n "${PYTHON:-}" ]; then
+    echo "$PYTHON"
+  elif /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo /usr/bin/python3
+  else
+    echo python3
+  fi
+}
 if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv"
+  PY=$(pick_python)
+  echo "setup: creating .venv with $("$PY" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
   "$PY" -m venv .venv
 fi
 
