@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    import threading
     from contextlib import AbstractContextManager
 
 # Every dataclass here has a docstring: without one, ``@dataclass`` computes ``inspect.signature`` of the
@@ -350,6 +351,17 @@ class ContainerWatch(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class ContainerChanges(Protocol):
+    """What ``EngineAPI.container_changes`` returns: ``event`` is set when a container of the root may have
+    been created, removed, started, exited or restarted. Before each look: ``refresh()``, then clear
+    ``event``; ``close()`` when done."""
+
+    event: threading.Event
+
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class EngineAPI(Protocol):
     """What the compose side may ask of the engine. All methods are synchronous and thread-safe."""
 
@@ -384,6 +396,7 @@ class EngineAPI(Protocol):
     def container_list(self, *, labels: Mapping[str, str | None] | None = None,
                        all: bool = True) -> list[ContainerState]: ...
     def container_watch(self, ids: Sequence[str]) -> ContainerWatch: ...
+    def container_changes(self) -> ContainerChanges | None: ...
     def container_wait(self, ref: str, *, timeout: float | None = None) -> int: ...
     def container_logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
                        since: str | None = None, until: str | None = None) -> Iterator[LogRecord]: ...

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from runtime.containers.plan import LaunchPlan
     from runtime.containers.records import ContainerRecord, ContainerRecords
     from runtime.containers.status import RunStatus
+    from runtime.containerwatch import RootContainerChanges
     from runtime.statuswatch import StatusWatch
     from runtime.volumes import VolumeStore
 
@@ -132,6 +133,13 @@ class Engine:
 
     def container_dir(self, container_id: str) -> Path:
         return self.root / "containers" / container_id
+
+    def container_changes(self) -> RootContainerChanges | None:
+        """A waker for this root's container changes (created, removed, started, exited, restarted), for
+        callers that would otherwise look at the containers on a timer; None without inotify (poll then)."""
+        from runtime.containerwatch import container_changes
+
+        return container_changes(self.root / "containers")
 
     # ------------------------------------------------------------------------------------------ images
 

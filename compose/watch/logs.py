@@ -11,9 +11,11 @@ life, and a :class:`LogCursor` remembers the last line it printed:
   second) is not seen as a stop: the same stream simply goes on, and that run gets no exit line (the watch
   event says it was restarted). Either way every line is printed once and the
   new run's first lines are not missed: the cursor reads the log file from where printing got to.
-- a new container (recreated, scaled up): a discovery thread lists the project's containers every
-  ``POLL`` seconds (and at once after each watch event, see :meth:`ServiceLogs.nudge`) and follows each new id
-  from its first line, however late it is found (even when a re-sync already restarted it).
+- a new container (recreated, scaled up): a discovery thread lists the project's containers when the engine
+  says one may have changed (``EngineAPI.container_changes``, inotify; without it every ``POLL`` seconds),
+  and at once after each watch event (:meth:`ServiceLogs.nudge`), and follows each new id from its first
+  line, however late it is found (even when a re-sync already restarted it). The same wake-up sends the
+  followers of stopped containers to look for their next run.
 - the replaced container: its stream ends when it is stopped; once it is removed its follower ends.
 
 Every line goes through one :class:`LogPrinter` (compose's prefixes, colours, ``--timestamps``,
@@ -30,10 +32,11 @@ from dataclasses import dataclass, field
 
 from compose.attach import display_name
 from compose.render.logs import LogPrinter
-from runtime.api import ContainerState, EngineAPI, LogRecord
+from runtime.api import ContainerChanges, ContainerState, EngineAPI, LogRecord
 from runtime.errors import NotFound, RuntimeErrorBase
 
-POLL = 0.5  # discovery of new containers; watch events nudge it, so this only bounds outside changes
+POLL = 0.5  # discovery of new containers without a change waker; watch events nudge it
+RECHECK = 10.0  # with a change waker, for what no status write announces (a supervisor killed outright)
 # How often a stopped container is looked at for its next run. A watch action's restart nudges the followers
 # at once (its event line), so this only bounds restarts from elsewhere (`hoist restart` in another terminal).
 RUN_POLL = 0.5
@@ -147,18 +150,22 @@ class ServiceLogs:
     """Follow every container of ``services`` in project ``project``: those there now and those to come."""
 
     def __init__(self, engine: EngineAPI, project: str, services: list[str], printer: LogPrinter, *,
-                 poll: float = POLL, run_poll: float = RUN_POLL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 poll: float = POLL, run_poll: float = RUN_POLL, changes: ContainerChanges | None = None,
+                 recheck: float = RECHECK, clock: Callable[[], float] = time.monotonic) -> None:
+        """``changes``: the engine's container-change waker (``EngineAPI.container_changes()``), closed by
+        :meth:`close`; without one, discovery looks every ``poll`` and stopped containers every ``run_poll``
+        seconds."""
         self.engine = engine
         self.project = project
         self.services = set(services)
         self.printer = printer
-        self.poll = poll
-        self.run_poll = run_poll
+        self.changes = changes
+        self.poll = poll if changes is None else recheck
+        self.run_poll = run_poll if changes is None else recheck  # the discovery's wake-up sends them
         self.clock = clock
         self.followers: dict[str, ContainerFollower] = {}  # container id -> its follower
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = threading.Event() if changes is None else changes.event
         self._lock = threading.Lock()
         self._discovery: threading.Thread | None = None
 
@@ -205,6 +212,8 @@ class ServiceLogs:
     def _discover(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.poll)
+            if self.changes is not None:
+                self.changes.refresh()  # before the clear: see ContainerChanges
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -216,14 +225,19 @@ class ServiceLogs:
                 if c.id not in self.followers:
                     self.printer.register(display_name(c))
                     self._follow(c, whole_log=True)  # new since start() listed them
+            if self.changes is not None:
+                self._wake_followers()  # a stopped container may run again: its follower looks
 
-    def nudge(self) -> None:
-        """Look now: a watch action has just restarted or recreated containers."""
-        self._wake.set()
+    def _wake_followers(self) -> None:
         with self._lock:
             followers = list(self.followers.values())
         for f in followers:
             f.wake.set()
+
+    def nudge(self) -> None:
+        """Look now: a watch action has just restarted or recreated containers."""
+        self._wake.set()
+        self._wake_followers()
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop following. A follower still reading a running container's log ends when that container
@@ -238,6 +252,8 @@ class ServiceLogs:
             followers = list(self.followers.values())
         for f in followers:
             f.join(max(0.0, deadline - self.clock()))
+        if self.changes is not None and (self._discovery is None or not self._discovery.is_alive()):
+            self.changes.close()  # (a discovery still blocked is a daemon: the process ends with it)
 
     @property
     def alive(self) -> list[str]:

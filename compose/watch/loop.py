@@ -1,10 +1,12 @@
 """The watch loop: file events (watchfiles, in one thread) -> batches -> actions, plus re-syncs.
 
 One thread, the caller's, applies everything, so actions never overlap and need no locks; the watchfiles
-thread only feeds a queue. Besides file batches the loop looks at the watched services' containers every
-``poll`` seconds: a container that is new, recreated or (re)started since the last look gets the full tree
-of every sync rule pushed in (it started from its image, so host edits made since the build would be
-missing — compose's #12592). Rules with ``initial_sync`` get that at start.
+thread only feeds a queue. Besides file batches the loop looks at the watched services' containers: a
+container that is new, recreated or (re)started since the last look gets the full tree of every sync rule
+pushed in (it started from its image, so host edits made since the build would be missing — compose's
+#12592). Rules with ``initial_sync`` get that at start. It looks when the engine says a container may have
+changed (``EngineAPI.container_changes``: inotify, so an idle watch costs next to nothing), and every
+``recheck`` seconds in any case; without that waker, every ``poll`` seconds.
 
 Stopping: set ``stop`` (or Ctrl-C in the calling thread); ``run`` then stops the watchfiles thread and joins
 it before returning, so no thread or inotify instance outlives the loop.
@@ -23,11 +25,14 @@ from compose.errors import ComposeError, OperationError
 from compose.watch.actions import ActionRunner, Outcome, format_outcome
 from compose.watch.batcher import Batcher
 from compose.watch.rules import Trigger, route, watch_roots
-from runtime.api import ContainerState
+from runtime.api import ContainerChanges, ContainerState
 from runtime.errors import RuntimeErrorBase
 
 WATCHFILES_STEP_MS = 10  # watchfiles' own grouping step; the real quiet period is the Batcher's
-CONTAINER_POLL = 0.5
+CONTAINER_POLL = 0.5  # looks at the containers without a change waker
+CONTAINER_RECHECK = 10.0  # with one: for what no status write announces (a supervisor killed outright)
+LOOK_SPACING = 0.1  # at most this often, whatever the waker says (a container crash-looping)
+WAKE = 0.2  # the loop's longest sleep: how soon it sees the waker's event and the stop request
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,10 @@ class FileEvents:
 class WatchLoop:
     def __init__(self, triggers: list[Trigger], runner: ActionRunner, *, printer: Callable[[str], None],
                  services: Iterable[str], base_dir: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 poll: float = CONTAINER_POLL) -> None:
+                 poll: float = CONTAINER_POLL, changes: ContainerChanges | None = None,
+                 recheck: float = CONTAINER_RECHECK) -> None:
+        """``changes``: the engine's container-change waker (``EngineAPI.container_changes()``); the loop
+        closes it when it ends. Without one the containers are looked at every ``poll`` seconds."""
         self.triggers = triggers
         self.runner = runner
         self.print = printer
@@ -85,6 +93,8 @@ class WatchLoop:
         self.base_dir = base_dir
         self.clock = clock
         self.poll = poll
+        self.changes = changes
+        self.recheck = recheck
         self.batcher = Batcher(clock)
         self._known: dict[str, tuple[str, str]] = {}  # container name -> (id, started_at)
         self.events: FileEvents | None = None
@@ -94,15 +104,18 @@ class WatchLoop:
         self.events = FileEvents(watch_roots(self.triggers))
         self.events.start()
         try:
+            self._watch_for_changes()
             self._initial_sync()
             if ready:
                 ready()
-            next_poll = self.clock() + self.poll
+            interval = self.poll if self.changes is None else self.recheck
+            last_look = self.clock()
+            next_poll = last_look + interval
             while not stop.is_set():
                 wait = self.batcher.due_in()
-                timeout = max(0.0, min(wait if wait is not None else self.poll, next_poll - self.clock()))
+                timeout = max(0.0, min(wait if wait is not None else interval, next_poll - self.clock()))
                 try:
-                    item = self.events.queue.get(timeout=min(timeout, 0.2))
+                    item = self.events.queue.get(timeout=min(timeout, WAKE))
                     self._feed(item)
                     while True:  # whatever else is already queued belongs to the same moment
                         self._feed(self.events.queue.get_nowait())
@@ -111,14 +124,29 @@ class WatchLoop:
                 paths = self.batcher.take()
                 if paths:
                     self.handle(paths)
-                if self.clock() >= next_poll:
+                now = self.clock()
+                if now >= next_poll or (self._changed() and now >= last_look + LOOK_SPACING):
+                    self._watch_for_changes()
                     try:
                         self.check_containers()
                     except (ComposeError, RuntimeErrorBase, OSError) as exc:
                         self.print(f"watch: could not look at the containers: {exc}")
-                    next_poll = self.clock() + self.poll
+                    last_look = self.clock()
+                    next_poll = last_look + interval
         finally:
             self.events.stop()
+            if self.changes is not None:
+                self.changes.close()
+
+    def _watch_for_changes(self) -> None:
+        """Before a look: the waker covers every container there now and forgets what it said before (a
+        change after this sets it again; the look that follows reads the state after it)."""
+        if self.changes is not None:
+            self.changes.refresh()
+            self.changes.event.clear()
+
+    def _changed(self) -> bool:
+        return self.changes is not None and self.changes.event.is_set()
 
     def _feed(self, item: set[str] | _Failure) -> None:
         if isinstance(item, _Failure):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import argparse
 
     from compose.watch.logs import ServiceLogs
+    from runtime.api import EngineAPI
 
 
 def has_watch(project: Project, service: str) -> bool:
@@ -54,7 +55,7 @@ def _printer() -> Callable[[str], None]:
     return out
 
 
-def run_watch(engine: object, project: Project, services: list[str], *, prune: bool = True,
+def run_watch(engine: EngineAPI, project: Project, services: list[str], *, prune: bool = True,
               quiet: bool = False, printer: Callable[[str], None] | None = None) -> int:
     """Watch until interrupted; returns the exit code (0 after a Ctrl-C: stopping is the normal end).
 
@@ -65,8 +66,9 @@ def run_watch(engine: object, project: Project, services: list[str], *, prune: b
 
     triggers = compile_rules(project, services)
     out = printer or _printer()
-    runner = ActionRunner(engine, project, printer=out, prune=prune, quiet_build=quiet)  # type: ignore[arg-type]
-    loop = WatchLoop(triggers, runner, printer=out, services=services, base_dir=project.working_dir)
+    runner = ActionRunner(engine, project, printer=out, prune=prune, quiet_build=quiet)
+    loop = WatchLoop(triggers, runner, printer=out, services=services, base_dir=project.working_dir,
+                     changes=engine.container_changes())
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
     try:
@@ -156,7 +158,8 @@ def _follow_logs(args: argparse.Namespace, engine: object, project: Project,
     ansi = getattr(args, "ansi", "auto")
     colour = (not args.no_color and ansi != "never" and sys.stdout.isatty()) or ansi == "always"
     printer = LogPrinter(sys.stdout, colour=colour, prefix=not args.no_log_prefix, timestamps=args.timestamps)
-    logs = ServiceLogs(engine, project.name, services, printer)  # type: ignore[arg-type]
+    logs = ServiceLogs(engine, project.name, services, printer,  # type: ignore[arg-type]
+                       changes=engine.container_changes())  # type: ignore[attr-defined]
 
     def announce(names: list[str]) -> None:
         if names:

@@ -254,3 +254,48 @@ def test_close_ends_every_thread_once_the_containers_stopped(status: str) -> Non
     assert time.monotonic() - start < 2
     assert logs.alive == []
     assert logs._discovery is not None and not logs._discovery.is_alive()
+
+
+class FakeChanges:
+    """The engine's container-change waker, set by the test."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.closed = False
+
+    def refresh(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_with_a_change_waker_new_containers_and_new_runs_are_found_when_it_says_so() -> None:
+    engine = ScriptedEngine()
+    engine.add("w1", "web")
+    engine.start("w1", 1)
+    engine.write("w1", 1, "first run")
+    engine.exit("w1", 0)
+    p, out = printer()
+    changes = FakeChanges()
+    # poll/run_poll say 10 ms, recheck 60 s: with a waker, only the recheck is a timer.
+    logs = ServiceLogs(engine, "p", ["web", "db"], p, poll=0.01, run_poll=0.01, changes=changes,  # type: ignore[arg-type]
+                       recheck=60.0)
+    logs.start()
+    try:
+        assert lines(out) == ["web-1 | first run", "web-1 exited with code 0"]
+        engine.add("d1", "db")
+        engine.start("d1", 2)
+        engine.write("d1", 2, "db up")
+        engine.start("w1", 3)
+        engine.write("w1", 3, "second run")
+        time.sleep(0.3)
+        assert len(lines(out)) == 2  # no timer found them
+        changes.event.set()  # what the engine's inotify does for the new directory and the status writes
+        got = wait_lines(out, 4)
+        assert sorted(got[2:]) == ["db-1  | db up", "web-1 | second run"]
+        engine.exit("w1", 0)
+        engine.exit("d1", 0)
+    finally:
+        logs.close(timeout=5)
+    assert logs.alive == [] and changes.closed

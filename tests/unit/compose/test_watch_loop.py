@@ -55,8 +55,26 @@ def inotify_fds() -> int:
     return count
 
 
+class FakeChanges:
+    """The engine's container-change waker, set by the test."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.refreshes = 0
+        self.closed = False
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+    def close(self) -> None:
+        self.closed = True
+
+
 @pytest.fixture
-def running(tmp_path: Path) -> Any:
+def running(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """The loop running; ``@pytest.mark.parametrize("running", [changes], indirect=True)`` gives it that
+    change waker (and a 60 s recheck), else it polls every 0.05 s."""
+    changes = getattr(request, "param", None)
     (tmp_path / "app").mkdir()
     rule = WatchRule(path=str(tmp_path / "app"), action="sync", target="/app", ignore=["*.log"], initial_sync=True)
     project = Project(name="p", working_dir=str(tmp_path),
@@ -64,7 +82,7 @@ def running(tmp_path: Path) -> Any:
     runner = RecordingRunner()
     lines: list[str] = []
     loop = WatchLoop(compile_rules(project, ["web"]), runner, printer=lines.append, services=["web"],  # type: ignore[arg-type]
-                     poll=0.05)
+                     poll=0.05, changes=changes, recheck=60.0)
     stop = threading.Event()
     ready = threading.Event()
     fds_before = inotify_fds()
@@ -76,6 +94,7 @@ def running(tmp_path: Path) -> Any:
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+    assert changes is None or changes.closed
     assert not [t for t in threading.enumerate() if t.name == "hoist-watch-files"]
     # notify's own event thread closes the inotify fd just after the watcher is dropped: a bounded wait.
     wait_for(lambda: inotify_fds() == fds_before, timeout=5, what="the inotify instance to be closed")
@@ -104,6 +123,20 @@ def test_a_restarted_or_recreated_container_is_resynced(running: Any) -> None:
     wait_for(lambda: ("p-web-1", "container restarted") in runner.resynced, timeout=5, what="re-sync")
     runner.container = replace(runner.container, id="c2", started_at="t3")
     wait_for(lambda: ("p-web-1", "container created") in runner.resynced, timeout=5, what="re-sync")
+
+
+@pytest.mark.parametrize("running", [FakeChanges()], indirect=True)
+def test_with_a_change_waker_containers_are_looked_at_when_it_says_so_not_on_a_timer(running: Any) -> None:
+    _, runner, _, loop = running
+    changes = loop.changes
+    assert changes.refreshes >= 1 and not changes.event.is_set()  # set up before the first look
+    runner.container = replace(runner.container, started_at="t2")
+    time.sleep(0.5)  # ten of the poll fixture's intervals: a timer would have found it
+    assert ("p-web-1", "container restarted") not in runner.resynced
+    looks = changes.refreshes
+    changes.event.set()  # what the engine's inotify does when the container's status is replaced
+    wait_for(lambda: ("p-web-1", "container restarted") in runner.resynced, timeout=5, what="re-sync")
+    assert changes.refreshes > looks and not changes.event.is_set()  # refreshed and cleared for the next
 
 
 def test_deleting_the_watched_directory_contents_is_a_change_too(running: Any) -> None:

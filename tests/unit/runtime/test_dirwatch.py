@@ -71,3 +71,35 @@ def test_following_wakes_on_a_write_not_on_a_timer(tmp_path: Path, monkeypatch: 
     reader.join(5)
     assert not reader.is_alive()
     w.close()
+
+
+def test_a_subscription_by_name_wakes_only_for_that_entry_and_one_event_serves_several_directories(
+        tmp_path: Path) -> None:
+    shared = _changes()
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    event = threading.Event()
+    assert shared.subscribe(a, event, names=("status.json",)) is event
+    assert shared.subscribe(b, event, names=("status.json",)) is event
+    try:
+        (a / "container.log").write_text("a line\n")
+        (b / "status.tmp").write_text("{}")  # created under another name: not the status yet
+        assert not event.wait(0.3)
+        (b / "status.tmp").rename(b / "status.json")
+        assert event.wait(5)
+        event.clear()
+        (a / "status.json").write_text("{}")
+        assert event.wait(5)
+        event.clear()
+        renames = threading.Event()
+        assert shared.subscribe(a, renames, names=("status.json",), mask=dirwatch.IN_MOVED_TO) is renames
+        (a / "status.json").write_text('{"x": 1}')  # written in place: not a rename
+        assert event.wait(5) and not renames.wait(0.3)
+        (a / "status.tmp").write_text("{}")
+        (a / "status.tmp").rename(a / "status.json")
+        assert renames.wait(5)
+        shared.unsubscribe(a, renames)
+    finally:
+        shared.unsubscribe(a, event)
+        shared.unsubscribe(b, event)
