@@ -354,9 +354,11 @@ class ContainerWatch(Protocol):
 class ContainerChanges(Protocol):
     """What ``EngineAPI.container_changes`` returns: ``event`` is set when a container of the root may have
     been created, removed, started, exited or restarted. Before each look: ``refresh()``, then clear
-    ``event``; ``close()`` when done."""
+    ``event``; ``close()`` when done. ``complete`` is False while some container could not be watched
+    (no inotify watch left): look on a timer then."""
 
     event: threading.Event
+    complete: bool
 
     def refresh(self) -> None: ...
     def close(self) -> None: ...

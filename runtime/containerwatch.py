@@ -30,6 +30,7 @@ class RootContainerChanges:
         self._dir = containers_dir
         self._changes = changes
         self._watched: set[str] = set()
+        self.complete = True  # every container directory is watched (False: out of inotify watches)
         if changes.subscribe(containers_dir, self.event, mask=IN_CREATE) is None:
             raise OSError(f"cannot watch {containers_dir}")
 
@@ -39,9 +40,12 @@ class RootContainerChanges:
             present = {e.name for e in os.scandir(self._dir) if e.is_dir(follow_symlinks=False)}
         except OSError:
             present = set()
+        self.complete = True
         for name in present - self._watched:
             if self._changes.subscribe(self._dir / name, self.event, names=(STATUS_FILE,), mask=IN_MOVED_TO):
                 self._watched.add(name)
+            elif (self._dir / name).is_dir():
+                self.complete = False  # no watch to be had (fs.inotify.max_user_watches): the caller polls
         for name in self._watched - present:
             self._changes.unsubscribe(self._dir / name, self.event)
         self._watched &= present

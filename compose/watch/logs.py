@@ -160,8 +160,9 @@ class ServiceLogs:
         self.services = set(services)
         self.printer = printer
         self.changes = changes
-        self.poll = poll if changes is None else recheck
+        self.poll = poll
         self.run_poll = run_poll if changes is None else recheck  # the discovery's wake-up sends them
+        self.recheck = recheck
         self.clock = clock
         self.followers: dict[str, ContainerFollower] = {}  # container id -> its follower
         self._stop = threading.Event()
@@ -211,7 +212,8 @@ class ServiceLogs:
 
     def _discover(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll)
+            complete = self.changes is not None and self.changes.complete
+            self._wake.wait(self.recheck if complete else self.poll)
             if self.changes is not None:
                 self.changes.refresh()  # before the clear: see ContainerChanges
             self._wake.clear()

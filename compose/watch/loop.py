@@ -108,12 +108,11 @@ class WatchLoop:
             self._initial_sync()
             if ready:
                 ready()
-            interval = self.poll if self.changes is None else self.recheck
             last_look = self.clock()
-            next_poll = last_look + interval
+            next_poll = last_look + self._interval()
             while not stop.is_set():
                 wait = self.batcher.due_in()
-                timeout = max(0.0, min(wait if wait is not None else interval, next_poll - self.clock()))
+                timeout = max(0.0, min(wait if wait is not None else self.poll, next_poll - self.clock()))
                 try:
                     item = self.events.queue.get(timeout=min(timeout, WAKE))
                     self._feed(item)
@@ -132,7 +131,7 @@ class WatchLoop:
                     except (ComposeError, RuntimeErrorBase, OSError) as exc:
                         self.print(f"watch: could not look at the containers: {exc}")
                     last_look = self.clock()
-                    next_poll = last_look + interval
+                    next_poll = last_look + self._interval()
         finally:
             self.events.stop()
             if self.changes is not None:
@@ -147,6 +146,10 @@ class WatchLoop:
 
     def _changed(self) -> bool:
         return self.changes is not None and self.changes.event.is_set()
+
+    def _interval(self) -> float:
+        """Seconds to the next look when nothing wakes the loop."""
+        return self.recheck if self.changes is not None and self.changes.complete else self.poll
 
     def _feed(self, item: set[str] | _Failure) -> None:
         if isinstance(item, _Failure):

@@ -259,8 +259,9 @@ def test_close_ends_every_thread_once_the_containers_stopped(status: str) -> Non
 class FakeChanges:
     """The engine's container-change waker, set by the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, complete: bool = True) -> None:
         self.event = threading.Event()
+        self.complete = complete
         self.closed = False
 
     def refresh(self) -> None:

@@ -58,8 +58,9 @@ def inotify_fds() -> int:
 class FakeChanges:
     """The engine's container-change waker, set by the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, complete: bool = True) -> None:
         self.event = threading.Event()
+        self.complete = complete
         self.refreshes = 0
         self.closed = False
 
@@ -137,6 +138,13 @@ def test_with_a_change_waker_containers_are_looked_at_when_it_says_so_not_on_a_t
     changes.event.set()  # what the engine's inotify does when the container's status is replaced
     wait_for(lambda: ("p-web-1", "container restarted") in runner.resynced, timeout=5, what="re-sync")
     assert changes.refreshes > looks and not changes.event.is_set()  # refreshed and cleared for the next
+
+
+@pytest.mark.parametrize("running", [FakeChanges(complete=False)], indirect=True)
+def test_a_waker_short_of_inotify_watches_leaves_the_loop_looking_on_its_timer(running: Any) -> None:
+    _, runner, _, _ = running
+    runner.container = replace(runner.container, started_at="t2")  # and nothing sets the event
+    wait_for(lambda: ("p-web-1", "container restarted") in runner.resynced, timeout=5, what="re-sync")
 
 
 def test_deleting_the_watched_directory_contents_is_a_change_too(running: Any) -> None:

@@ -49,3 +49,26 @@ def test_new_containers_and_status_changes_wake_it_log_writes_do_not(tmp_path: P
     changes.event.clear()
     (containers / "c3").mkdir()
     assert not changes.event.wait(0.3)  # closed: no watch left behind
+
+
+def test_a_container_that_cannot_be_watched_makes_it_incomplete(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    containers = tmp_path / "containers"
+    changes = container_changes(containers)
+    if changes is None:
+        pytest.fail("inotify is unavailable on this host: watch mode would poll")
+    try:
+        (containers / "c1").mkdir()
+        changes.refresh()
+        assert changes.complete
+        shared = changes._changes
+        real = shared.subscribe
+        monkeypatch.setattr(shared, "subscribe", lambda d, *a, **k: None if d.name == "c2" else real(d, *a, **k))
+        (containers / "c2").mkdir()
+        changes.refresh()  # as when fs.inotify.max_user_watches is reached
+        assert not changes.complete
+        (containers / "c2").rmdir()
+        changes.refresh()
+        assert changes.complete
+    finally:
+        changes.close()
