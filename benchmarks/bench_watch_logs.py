@@ -8,7 +8,7 @@ Reports, p50 and p95:
   (compose/attach.py), the path these followers must not be slower than;
 - restart: file save -> the restarted run's first line out (sync+restart), and that line's own lag;
 - recreate from outside (`up -d --force-recreate` in another process): the new container's first line lag
-  (found by the discovery poll, 0.5 s);
+  (found when its directory appears under the state root: runtime/containerwatch.py);
 - idle CPU of the `up --watch` process following 5 quiet containers, against `up -d --watch` (watching
   only) and a plain attached `up` (following only) on the same containers, alternating runs, medians.
 Timings on a shared 2-vCPU machine are noisy: repeat before believing a difference.

@@ -319,3 +319,20 @@ class FakeEngine:
         self.volume_inspect(name)
         self._record("volume_remove", name)
         del self.volumes[name]
+
+
+class FakeContainerChanges:
+    """What ``EngineAPI.container_changes()`` returns, set by the test instead of inotify; counts its
+    ``refresh`` calls and remembers ``close``."""
+
+    def __init__(self, complete: bool = True) -> None:
+        self.event = threading.Event()
+        self.complete = complete
+        self.refreshes = 0
+        self.closed = False
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+    def close(self) -> None:
+        self.closed = True

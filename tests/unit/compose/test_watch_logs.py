@@ -18,6 +18,7 @@ from compose.watch.logs import ContainerFollower, LogCursor, ServiceLogs
 from runtime.api import ContainerState, LogRecord
 from runtime.errors import NotFound
 from tests.support.cli import wait_for
+from tests.support.fake_engine import FakeContainerChanges
 
 LIVE = ("running", "starting", "restarting")
 
@@ -256,21 +257,6 @@ def test_close_ends_every_thread_once_the_containers_stopped(status: str) -> Non
     assert logs._discovery is not None and not logs._discovery.is_alive()
 
 
-class FakeChanges:
-    """The engine's container-change waker, set by the test."""
-
-    def __init__(self, complete: bool = True) -> None:
-        self.event = threading.Event()
-        self.complete = complete
-        self.closed = False
-
-    def refresh(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def test_with_a_change_waker_new_containers_and_new_runs_are_found_when_it_says_so() -> None:
     engine = ScriptedEngine()
     engine.add("w1", "web")
@@ -278,7 +264,7 @@ def test_with_a_change_waker_new_containers_and_new_runs_are_found_when_it_says_
     engine.write("w1", 1, "first run")
     engine.exit("w1", 0)
     p, out = printer()
-    changes = FakeChanges()
+    changes = FakeContainerChanges()
     # poll/run_poll say 10 ms, recheck 60 s: with a waker, only the recheck is a timer.
     logs = ServiceLogs(engine, "p", ["web", "db"], p, poll=0.01, run_poll=0.01, changes=changes,  # type: ignore[arg-type]
                        recheck=60.0)

@@ -19,6 +19,7 @@ from compose.watch.loop import WatchLoop
 from compose.watch.rules import Trigger, compile_rules
 from runtime.api import ContainerState
 from tests.support.cli import wait_for
+from tests.support.fake_engine import FakeContainerChanges
 
 
 class RecordingRunner:
@@ -53,22 +54,6 @@ def inotify_fds() -> int:
         except OSError:
             pass
     return count
-
-
-class FakeChanges:
-    """The engine's container-change waker, set by the test."""
-
-    def __init__(self, complete: bool = True) -> None:
-        self.event = threading.Event()
-        self.complete = complete
-        self.refreshes = 0
-        self.closed = False
-
-    def refresh(self) -> None:
-        self.refreshes += 1
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @pytest.fixture
@@ -126,7 +111,7 @@ def test_a_restarted_or_recreated_container_is_resynced(running: Any) -> None:
     wait_for(lambda: ("p-web-1", "container created") in runner.resynced, timeout=5, what="re-sync")
 
 
-@pytest.mark.parametrize("running", [FakeChanges()], indirect=True)
+@pytest.mark.parametrize("running", [FakeContainerChanges()], indirect=True)
 def test_with_a_change_waker_containers_are_looked_at_when_it_says_so_not_on_a_timer(running: Any) -> None:
     _, runner, _, loop = running
     changes = loop.changes
@@ -140,7 +125,7 @@ def test_with_a_change_waker_containers_are_looked_at_when_it_says_so_not_on_a_t
     assert changes.refreshes > looks and not changes.event.is_set()  # refreshed and cleared for the next
 
 
-@pytest.mark.parametrize("running", [FakeChanges(complete=False)], indirect=True)
+@pytest.mark.parametrize("running", [FakeContainerChanges(complete=False)], indirect=True)
 def test_a_waker_short_of_inotify_watches_leaves_the_loop_looking_on_its_timer(running: Any) -> None:
     _, runner, _, _ = running
     runner.container = replace(runner.container, started_at="t2")  # and nothing sets the event
