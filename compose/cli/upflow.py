@@ -105,6 +105,14 @@ def run_up(args: argparse.Namespace) -> int:
     return _attached(args, ctx, project, selected, interrupts)
 
 
+def stop_after_watch(args: argparse.Namespace, ctx: ProjectContext, services: list[str]) -> None:
+    """Attached `up --watch`'s stop once Ctrl-C ended watching (that was the first interrupt): each service
+    with its grace period, and a kill when Ctrl-C comes again, as an attached `up`'s second Ctrl-C."""
+    interrupts = Interrupts(count=1)
+    interrupts.install()
+    _stop_after_interrupt(args, ctx, services, interrupts)
+
+
 def _stop_after_interrupt(args: argparse.Namespace, ctx: ProjectContext, services: list[str],
                           interrupts: Interrupts) -> int:
     with progress(args, "Stopping") as sink:

@@ -109,8 +109,8 @@ def run_up_watch(args: object) -> int:
     """``up --watch``: ``up`` (detached), then watch the selected services that have rules. Without ``-d`` the
     attached services' logs stream meanwhile, and the services are stopped when watching ends (their last
     lines still shown), as an attached ``up`` does on Ctrl-C."""
-    from compose.cli.projectctx import fail_on, progress, project_context
-    from compose.cli.upflow import run_up
+    from compose.cli.projectctx import project_context
+    from compose.cli.upflow import run_up, stop_after_watch
     from compose.orchestrator import select_services
 
     attached = not (getattr(args, "detach", False) or getattr(args, "wait", False))
@@ -137,8 +137,7 @@ def run_up_watch(args: object) -> int:
     if attached:
         from compose.cli.boundary import EXIT_INTERRUPTED
 
-        with progress(args, "Stopping") as sink:  # type: ignore[arg-type]
-            fail_on(ctx.orchestrator(sink).stop(selected, timeout=getattr(args, "timeout", None)), "stop")
+        stop_after_watch(args, ctx, selected)  # type: ignore[arg-type]
         if logs is not None:
             logs.close()  # after the stop: the last lines and "exited with code" of each are printed
         return EXIT_INTERRUPTED  # as an attached `up` ended by Ctrl-C

@@ -9,6 +9,7 @@ never showed, is visible.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from tests.support.cli import Hoist, wait_for
@@ -134,3 +135,39 @@ def test_up_watch_follows_the_container_a_rebuild_recreates(hoist_root: Path, bu
     finally:
         w.kill()
         h("down", "-t", "1", "--rmi", "local", check=False)
+
+
+def test_up_watch_second_ctrl_c_kills_what_the_first_is_stopping(hoist_root: Path, busybox_image: str,
+                                                                 project_name: str, tmp_path: Path) -> None:
+    """As an attached `up`: the Ctrl-C that ends watching stops the services with their grace period, and a
+    second one kills them (the stubborn service would otherwise hold the stop for 60 s)."""
+    import signal
+
+    (tmp_path / "src").mkdir()
+    h = Hoist(hoist_root, tmp_path, project_name)
+    h.write(f"""services:
+  stubborn:
+    image: {busybox_image}
+    network_mode: none
+    stop_grace_period: 60s
+    command: ["sh", "-c", "trap '' TERM; echo ignoring TERM; while :; do sleep 0.1; done"]
+    develop:
+      watch:
+        - {{path: ./src, action: sync, target: /data}}
+""")
+    w = WatchProcess(h.popen("up", "--watch"))
+    try:
+        w.wait_line("Watch enabled", timeout=60)
+        w.wait_line("stubborn-1 | ignoring TERM")
+        w.proc.send_signal(signal.SIGINT)  # ends watching; the stop begins
+        w.wait_line("Watch disabled")
+        assert w.proc.poll() is None  # held by the stubborn service's grace period
+        assert h.ps()[0]["State"] == "running"
+        started = time.monotonic()
+        w.proc.send_signal(signal.SIGINT)
+        assert w.proc.wait(timeout=20) == 130, w.text()
+        assert time.monotonic() - started < 15
+        assert {c["Service"]: c["State"] for c in h.ps()} == {"stubborn": "exited"}
+    finally:
+        w.kill()
+        h("down", "-t", "0", check=False)
