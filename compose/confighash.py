@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from typing import Any
+
+from runtime.sha256 import sha256  # a short text: see runtime/sha256.py
 
 # Changing these never requires a recreate (compose removes them before hashing).
 _IGNORED_KEYS = ("build", "pull_policy", "scale", "depends_on", "profiles")
@@ -19,4 +20,4 @@ def service_config_hash(service: dict[str, Any]) -> str:
         data["deploy"] = copy.copy(deploy)
         del data["deploy"]["replicas"]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()

@@ -3,13 +3,13 @@ VolumeSpec per volume, named and labelled as compose names and labels them."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from compose import labels as L
 from compose.errors import ConfigError, UsageError
 from compose.model import Network, Project, Service, ServiceVolume, Volume
 from runtime import api
+from runtime.sha256 import sha256  # short texts: see runtime/sha256.py
 
 DEFAULT_NETWORK = "default"
 DEFAULT_STOP_GRACE = 10.0
@@ -378,4 +378,4 @@ def check_scale(service: Service, replicas: int) -> None:
 
 
 def run_slug(seed: str) -> str:
-    return hashlib.sha256(seed.encode()).hexdigest()
+    return sha256(seed.encode()).hexdigest()

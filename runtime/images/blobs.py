@@ -7,7 +7,6 @@ ever leaves a staging directory behind, which the next store operation removes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -16,9 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runtime.errors import ImageError
+from runtime.sha256 import sha256
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 CHUNK = 1 << 20
+SMALL_BLOB = 256 << 10  # up to this size digest_bytes hashes without hashlib (see there)
 
 
 def check_digest(digest: str) -> str:
@@ -28,6 +29,12 @@ def check_digest(digest: str) -> str:
 
 
 def digest_bytes(data: bytes) -> str:
+    if len(data) <= SMALL_BLOB:
+        # Image configs and manifests (read on every ps, up, inspect): the interpreter's own SHA-256, with
+        # no OpenSSL bindings to load (runtime/sha256.py); hashlib's is faster only for big data.
+        return "sha256:" + sha256(data).hexdigest()
+    import hashlib  # here, not at the top: see HashingReader
+
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
@@ -75,6 +82,10 @@ class HashingReader(ForwardReader):
     """Reads from ``source``, hashes what passes, and optionally copies it to ``sink`` (a file descriptor)."""
 
     def __init__(self, source: BinaryIO, sink_fd: int | None = None) -> None:
+        # hashlib (OpenSSL's SHA-256, the fast one for blobs) is imported by what hashes: loading its
+        # bindings costs 2-3 ms, which commands that only read the store (ps, up of images present) skip.
+        import hashlib
+
         self.source = source
         self.sink_fd = sink_fd
         self.hasher = hashlib.sha256()
@@ -141,6 +152,8 @@ class BlobStore:
 
     def verify(self, digest: str) -> bool:
         try:
+            import hashlib
+
             with open(self.path(digest), "rb") as f:
                 h = hashlib.sha256()
                 while chunk := f.read(CHUNK):

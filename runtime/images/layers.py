@@ -10,7 +10,6 @@ hardlinks, symlinks, devices and xattrs are preserved; a member that would land 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import posixpath
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from runtime.errors import ImageError
+from runtime.sha256 import sha256
 
 if TYPE_CHECKING:
     import tarfile
@@ -44,7 +44,7 @@ def chain_ids(diff_ids: Iterable[str]) -> list[str]:
         if not chain:
             chain.append(diff_id)
         else:
-            chain.append("sha256:" + hashlib.sha256(f"{chain[-1]} {diff_id}".encode()).hexdigest())
+            chain.append("sha256:" + sha256(f"{chain[-1]} {diff_id}".encode()).hexdigest())  # short: see runtime/sha256.py
     return chain
 
 
