@@ -404,6 +404,10 @@ class Orchestrator:
         if inherited_volumes:
             spec = inherit_anonymous_volumes(spec, inherited_volumes,
                                              image_config.volumes if image_config else [])
+        if svc.volumes_from:
+            from compose.volumesfrom import with_volumes_from
+
+            spec = with_volumes_from(self.engine, project, svc, spec)
         rid = ev.container_id(spec.name)
         if announce:
             self.report.working(rid, ev.CREATING)

@@ -246,6 +246,18 @@ def test_run_one_off_exit_code_and_cleanup(hoist: Hoist, busybox_image: str) -> 
     assert hoist.states() == {}
 
 
+def test_run_volume_flag_replaces_the_services_mount_at_the_same_place(hoist: Hoist, busybox_image: str) -> None:
+    (hoist.workdir / "here").mkdir()
+    (hoist.workdir / "here" / "f").write_text("from -v\n")
+    compose(hoist, busybox_image, """
+  tool:
+    <<: *base
+    volumes: [data:/data]
+""", extra="volumes:\n  data: {}\n")
+    r = hoist("run", "--rm", "-v", "./here:/data", "tool", "cat", "/data/f")
+    assert r.out.strip() == "from -v"  # one mount at /data, the flag's
+
+
 def test_run_is_interactive_as_compose_run(hoist: Hoist, busybox_image: str) -> None:
     """A TTY when our stdin is a terminal (whatever the service's `tty:`), stdin forwarded otherwise (-T)."""
     import subprocess

@@ -4,6 +4,7 @@ started first; attached it prints the output and returns the command's exit code
 from __future__ import annotations
 
 import argparse
+import posixpath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -137,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
     spec = convert.container_spec(project, svc, 1, config_hash=project.service_hash(svc.name),
                                   image_config=image_config, name=name, oneoff=True, slug=slug,
                                   state_dir=ctx.root / "compose" / ctx.name)
+    if svc.volumes_from:
+        from compose.volumesfrom import with_volumes_from
+
+        spec = with_volumes_from(ctx.engine, project, svc, spec)
     changes: dict[str, object] = {}
     if args.command:
         changes["command"] = list(args.command)
@@ -156,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
         changes["working_dir"] = args.workdir
     ports = list(convert._ports(svc)) if args.service_ports else []
     changes["ports"] = ports + _ports(args.publish)
-    changes["mounts"] = list(spec.mounts) + _volumes(args.volume, project.working_dir)
+    extra = _volumes(args.volume, project.working_dir)
+    overridden = {posixpath.normpath(m.target) for m in extra}  # -v wins where the service mounts something too
+    changes["mounts"] = [m for m in spec.mounts if posixpath.normpath(m.target) not in overridden] + extra
     if not args.detach:
         # As docker compose run: a TTY unless -T or our stdin is not a terminal, whatever the service's
         # `tty:` says; stdin kept open (-i, on by default) and forwarded, so `hoist run web sh` is a shell
