@@ -292,8 +292,10 @@ def dependency_labels(service: Service) -> list[L.DependencyLabel]:
 def container_spec(project: Project, service: Service, number: int, *, config_hash: str,
                    image_config: api.ImageConfig | None = None, name: str | None = None,
                    oneoff: bool = False, slug: str = "", state_dir: Path | None = None,
-                   image: str | None = None) -> api.ContainerSpec:
-    """The ContainerSpec of replica ``number`` of ``service``."""
+                   image: str | None = None, use_aliases: bool | None = None) -> api.ContainerSpec:
+    """The ContainerSpec of replica ``number`` of ``service``. ``use_aliases`` (default: not ``oneoff``,
+    `run --use-aliases`): the service's name and network aliases on its networks, besides the container's
+    name; as compose's, a one-off container is reachable by its own name only unless asked."""
     cname = name or container_name(project, service, number)
     image_ref = image or image_name(project, service)
     env = {k: v for k, v in service.environment.items() if v is not None}
@@ -307,8 +309,9 @@ def container_spec(project: Project, service: Service, number: int, *, config_ha
     else:
         for key, _net in service_networks(project, service):
             cfg = service.networks.get(key) if service.networks else None
-            aliases = [] if oneoff else [service.name]
-            aliases += [a for a in ([cname] + (cfg.aliases if cfg else [])) if a not in aliases]
+            aliases = [service.name] if use_aliases or (use_aliases is None and not oneoff) else []
+            wanted = [cname] + ((cfg.aliases if cfg else []) if aliases else [])
+            aliases += [a for a in wanted if a not in aliases]
             endpoints.append(api.EndpointSpec(
                 network=network_engine_name(project, key), aliases=aliases,
                 ipv4_address=cfg.ipv4_address if cfg else None, ipv6_address=cfg.ipv6_address if cfg else None,

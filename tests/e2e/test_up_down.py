@@ -258,6 +258,30 @@ def test_run_volume_flag_replaces_the_services_mount_at_the_same_place(hoist: Ho
     assert r.out.strip() == "from -v"  # one mount at /data, the flag's
 
 
+def test_run_cap_add_cap_drop_and_env_from_file(hoist: Hoist, busybox_image: str) -> None:
+    compose(hoist, busybox_image, """
+  tool:
+    <<: *base
+    environment: {FROM_SERVICE: s, B: service}
+""")
+    (hoist.workdir / "extra.env").write_text("A=from-file\nB=${A}-b\nC=from-file\n")
+    r = hoist("run", "--rm", "-e", "A=from-flag", "--env-from-file", "extra.env", "tool",
+              "sh", "-c", "echo $A $B $C $FROM_SERVICE")
+    # -e wins over the file, the file (which sees -e's A) over the service, the service's other keys stay.
+    assert r.out.split() == ["from-flag", "from-flag-b", "from-file", "s"]
+
+    def caps(*flags: str) -> int:
+        out = hoist("run", "--rm", *flags, "tool", "grep", "CapEff", "/proc/self/status").out
+        return int(out.split()[-1], 16)
+
+    net_admin, chown = 1 << 12, 1 << 0
+    default = caps()
+    assert not default & net_admin and default & chown  # Docker's 14: CHOWN yes, NET_ADMIN no
+    assert caps("--cap-add", "NET_ADMIN") == default | net_admin
+    assert caps("--cap-drop", "CHOWN") == default & ~chown
+    assert hoist.states() == {}  # every one-off removed
+
+
 def test_run_is_interactive_as_compose_run(hoist: Hoist, busybox_image: str) -> None:
     """A TTY when our stdin is a terminal (whatever the service's `tty:`), stdin forwarded otherwise (-T)."""
     import subprocess

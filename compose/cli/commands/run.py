@@ -19,6 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rm", action="store_true", help="automatically remove the container when it exits")
     parser.add_argument("-e", "--env", action="append", default=None, metavar="KEY=VAL",
                         help="set environment variables")
+    parser.add_argument("--env-from-file", action="append", default=None, metavar="FILE",
+                        help="set environment variables from file")
+    parser.add_argument("--cap-add", action="append", default=None, metavar="CAP",
+                        help="add Linux capabilities")
+    parser.add_argument("--cap-drop", action="append", default=None, metavar="CAP",
+                        help="drop Linux capabilities")
+    parser.add_argument("--use-aliases", action="store_true",
+                        help="use the service's network aliases in the network(s) the container connects to")
+    parser.add_argument("--quiet-pull", action="store_true", help="pull without printing progress information")
+    parser.add_argument("--quiet-build", action="store_true", help="suppress progress output from the build")
     parser.add_argument("-l", "--label", action="append", default=None, metavar="KEY=VAL",
                         help="add or override a label")
     parser.add_argument("--name", default=None, help="assign a name to the container")
@@ -42,6 +52,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="don't print anything to STDERR")
     parser.add_argument("service", metavar="SERVICE")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """-e over --env-from-file, as compose's run: a file only adds what -e did not set (and may refer to it)."""
+    from compose.cli.projectctx import parse_env
+
+    env = parse_env(args.env)
+    if args.env_from_file:
+        from compose.dotenv import read_env_file
+
+        for path in args.env_from_file:
+            for key, value in read_env_file(path, env.get).items():
+                env.setdefault(key, value)
+    return env
 
 
 def _ports(values: list[str] | None) -> list[PortBinding]:
@@ -108,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         orch = ctx.orchestrator(sink)
         deps = [] if args.no_deps else [d.name for d in dependencies(project, svc)]
         ensure_images(ctx.engine, project, [args.service, *deps],
-                      ImagePolicy(build=args.build, pull=args.pull), Reporter(sink))
+                      ImagePolicy(build=args.build, pull=args.pull, quiet=args.quiet_build), Reporter(sink))
         if deps:
             from compose.cli.projectctx import fail_on
 
@@ -137,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         pass
     spec = convert.container_spec(project, svc, 1, config_hash=project.service_hash(svc.name),
                                   image_config=image_config, name=name, oneoff=True, slug=slug,
+                                  use_aliases=args.use_aliases,
                                   state_dir=ctx.root / "compose" / ctx.name)
     if svc.volumes_from:
         from compose.volumesfrom import with_volumes_from
@@ -150,8 +175,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.command:
             changes["command"] = []
     env = dict(spec.env)
-    env.update(parse_env(args.env))
+    env.update(_environment(args))
     changes["env"] = env
+    if args.cap_add:
+        changes["cap_add"] = [*spec.cap_add, *args.cap_add]
+    if args.cap_drop:
+        changes["cap_drop"] = [*spec.cap_drop, *args.cap_drop]
     labels = dict(spec.labels)
     labels.update(parse_env(args.label))
     changes["labels"] = labels

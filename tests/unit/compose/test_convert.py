@@ -70,6 +70,18 @@ def test_named_networks_volumes_and_aliases() -> None:
     assert [v.name for v in vols] == ["shop_data"] and vols[0].labels[L.VOLUME] == "data"
 
 
+def test_one_off_containers_get_the_service_aliases_only_with_use_aliases() -> None:
+    p = project({"web": {"image": "busybox", "networks": {"front": {"aliases": ["www"]}}}}, networks={"front": {}})
+    web = p.services["web"]
+
+    def aliases(**kw: object) -> list[str]:
+        spec = convert.container_spec(p, web, 1, config_hash="x", name="shop-web-run-1", oneoff=True, **kw)  # type: ignore[arg-type]
+        return spec.networks[0].aliases
+
+    assert aliases() == ["shop-web-run-1"]  # as compose's run: reachable by its own name only
+    assert aliases(use_aliases=True) == ["web", "shop-web-run-1", "www"]
+
+
 def test_ports_restart_healthcheck_and_grace() -> None:
     p = project({"web": {"image": "busybox",
                          "ports": [{"target": 80, "published": "8080", "protocol": "tcp"},
