@@ -40,8 +40,9 @@ RUNNING = ("running", "restarting", "paused")
 class UpOptions:
     services: list[str] = field(default_factory=list)
     no_deps: bool = False
-    force_recreate: bool = False
+    force_recreate: bool = False  # the services named (all, when none is named), as compose's
     no_recreate: bool = False
+    always_recreate_deps: bool = False  # force-recreate the dependencies that come with the named services
     remove_orphans: bool = False
     scale: dict[str, int] = field(default_factory=dict)
     start: bool = True
@@ -241,8 +242,14 @@ class Orchestrator:
         if unknown:
             raise UsageError(f"--scale: no such service: {', '.join(sorted(unknown))}")
         observed = self.containers(oneoff=False)
+        # As compose: --force-recreate is for the services the command names (all of them when it names
+        # none); the dependencies that come along are recreated only if they changed, or with
+        # --always-recreate-deps.
+        named = set(opts.services) or set(selected)
+        forced = (named if opts.force_recreate else set()) | \
+            ((set(selected) - named) if opts.always_recreate_deps else set())
         plan = make_plan(self.desired(selected, opts.scale), observed,
-                         Options(opts.force_recreate, opts.no_recreate, opts.start),
+                         Options(bool(forced), opts.no_recreate, opts.start, force_services=frozenset(forced)),
                          known_services=self._known_services())
         return selected, plan
 

@@ -11,6 +11,7 @@ refilled); surplus replicas (highest numbers first) are removed; a service that 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -38,6 +39,7 @@ class Options:
     force_recreate: bool = False
     no_recreate: bool = False
     start: bool = True  # False for `create` / `up --no-start`
+    force_services: frozenset[str] | None = None  # which services force_recreate is for (None: all)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def make_plan(desired: Mapping[str, Desired], observed: Iterable[ContainerState]
         by_service.setdefault(c.labels.get(L.SERVICE, ""), []).append(c)
     plan = Plan()
     for name, want in desired.items():
-        plan.services[name] = plan_service(want, by_service.get(name, []), options)
+        forced = options.force_recreate and (options.force_services is None or name in options.force_services)
+        plan.services[name] = plan_service(want, by_service.get(name, []),
+                                           dataclasses.replace(options, force_recreate=forced))
     known = set(desired) | set(known_services)
     plan.orphans = [c for svc, cs in sorted(by_service.items()) if svc not in known for c in cs]
     _propagate_dependency_restarts(plan, desired)

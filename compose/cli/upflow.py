@@ -45,6 +45,8 @@ class Interrupts:
 def _check_flags(args: argparse.Namespace) -> None:
     if args.force_recreate and args.no_recreate:
         raise UsageError("--force-recreate and --no-recreate are incompatible")
+    if getattr(args, "always_recreate_deps", False) and args.no_recreate:
+        raise UsageError("--always-recreate-deps and --no-recreate are incompatible")
     if args.build and args.no_build:
         raise UsageError("--build and --no-build are incompatible")
     aborting = args.abort_on_container_exit or args.abort_on_container_failure or args.exit_code_from
@@ -74,6 +76,7 @@ def run_up(args: argparse.Namespace) -> int:
         raise UsageError(f"--exit-code-from: no such service: {args.exit_code_from}")
     opts = UpOptions(services=list(args.services), no_deps=bool(args.no_deps),
                      force_recreate=args.force_recreate, no_recreate=args.no_recreate,
+                     always_recreate_deps=bool(getattr(args, "always_recreate_deps", False)),
                      remove_orphans=args.remove_orphans, scale=parse_scale(args.scale),
                      start=not getattr(args, "no_start", False), timeout=args.timeout,
                      renew_anon_volumes=bool(args.renew_anon_volumes))

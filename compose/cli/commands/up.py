@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="maximum duration to wait for the project to be running|healthy")
     parser.add_argument("--no-start", action="store_true", help="don't start the services after creating them")
     parser.add_argument("--no-deps", action="store_true", help="don't start linked services")
+    parser.add_argument("--always-recreate-deps", action="store_true",
+                        help="recreate dependent containers (incompatible with --no-recreate)")
     parser.add_argument("-t", "--timeout", type=float, default=None, metavar="SECONDS",
                         help="shutdown timeout in seconds when attached or when containers are already running")
     parser.add_argument("-V", "--renew-anon-volumes", action="store_true",

@@ -83,6 +83,8 @@ def test_flag_conflicts_and_dry_run(engine: FakeEngine, capsys: pytest.CaptureFi
     assert main(["up", "-d", "--abort-on-container-exit"]) == 1
     assert "cannot be combined" in capsys.readouterr().err
     assert main(["up", "--force-recreate", "--no-recreate"]) == 1
+    assert main(["up", "--always-recreate-deps", "--no-recreate"]) == 1
+    assert "--always-recreate-deps and --no-recreate are incompatible" in capsys.readouterr().err
     assert main(["--dry-run", "up", "-d", "--scale", "web=2"]) == 0
     err = capsys.readouterr().err
     assert "DRY-RUN MODE - create web #2" in err

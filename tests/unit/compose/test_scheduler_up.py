@@ -220,3 +220,21 @@ def test_restart_of_a_dependency_restarts_restart_true_dependents_after_it() -> 
     orch.restart(["db"])
     restarted = [ref for op, ref in engine.calls if op == "restart"]
     assert restarted == ["p-db-1", "p-web-1"]
+
+
+def test_force_recreate_is_for_the_named_services_and_always_recreate_deps_for_their_dependencies() -> None:
+    engine, orch, _ = setup({"db": {"image": "busybox"},
+                             "web": {"image": "busybox", "depends_on": {"db": {"condition": "service_started"}}}})
+    assert orch.up(UpOptions()).outcome.ok
+
+    def recreated(**opts: object) -> set[str]:
+        _, plan = orch.plan_up(UpOptions(**opts))  # type: ignore[arg-type]
+        return {name for name, p in plan.services.items() if p.of_kind("recreate")}
+
+    # As compose: the dependency that comes with `web` is recreated only if it changed...
+    assert recreated(services=["web"], force_recreate=True) == {"web"}
+    # ...or when asked to; naming no service names them all.
+    assert recreated(services=["web"], force_recreate=True, always_recreate_deps=True) == {"web", "db"}
+    assert recreated(services=["web"], always_recreate_deps=True) == {"db"}
+    assert recreated(force_recreate=True) == {"web", "db"}
+    assert recreated(services=["web"], force_recreate=True, no_deps=True) == {"web"}
