@@ -292,7 +292,7 @@ class Orchestrator:
         if not opts.start or first.cancelled.is_set():
             return result
         failed_first = {**{n: repr_reason(e) for n, e in result.outcome.failed.items()}, **result.outcome.skipped}
-        starts = {name: Task(name, self._start_task(to_start[name], failed_first.get(name), opts, record),
+        starts = {name: Task(name, self._start_task(name, to_start[name], failed_first.get(name), opts, record),
                              deps[name]) for name in selected}
         second = Scheduler(starts, parallel=self.parallel,
                            wait_condition=make_waiter(self.engine, self.name, self._on_waiting, self._on_ready),
@@ -314,7 +314,7 @@ class Orchestrator:
         found = dependencies(project, project.services[name])
         return [d for d in found if d.name in selected] if opts.no_deps else found
 
-    def _start_task(self, items: list[tuple[str, str]], failed: str | None, opts: UpOptions,
+    def _start_task(self, service: str, items: list[tuple[str, str]], failed: str | None, opts: UpOptions,
                     record: Callable[[str], None]) -> Callable[[], None]:
         def run() -> None:
             if failed is not None:
@@ -326,7 +326,7 @@ class Orchestrator:
                     self.engine.container_restart(name, timeout=opts.timeout)
                     self.report.done(rid, ev.RESTARTED)
                 else:
-                    self._start_one(name)
+                    self._start_one(name, service)
                 record(name)
 
         return run
@@ -382,6 +382,7 @@ class Orchestrator:
             rid = ev.container_id(a.container.name)
             self.report.working(rid, ev.RECREATE, a.reason)
             if a.container.status in RUNNING:
+                self._pre_stop(a.container.name, svc.name)
                 self.engine.container_stop(a.container.name, timeout=self._grace(svc, opts.timeout))
             inherited = {} if opts.renew_anon_volumes else \
                 self.engine.container_anonymous_volumes(a.container.name)
@@ -433,7 +434,7 @@ class Orchestrator:
             self.report.done(rid, ev.CREATED)
         return spec.name
 
-    def _start_one(self, name: str) -> None:
+    def _start_one(self, name: str, service: str = "") -> None:
         rid = ev.container_id(name)
         self.report.working(rid, ev.STARTING)
         try:
@@ -441,7 +442,23 @@ class Orchestrator:
         except StateError:
             if self.engine.container_inspect(name).status not in RUNNING:
                 raise
+        svc = self._service(service)
+        if svc is not None and svc.post_start:
+            from compose.hooks import run_hooks
+
+            run_hooks(self.engine, name, svc.name, svc.post_start, "post_start")  # before Started, as compose
         self.report.done(rid, ev.STARTED)
+
+    def _service(self, name: str) -> Service | None:
+        """The project's service ``name`` (None without a project: label-driven commands run no hooks)."""
+        return self.project.services.get(name) if self.project is not None and name else None
+
+    def _pre_stop(self, container: str, service: str) -> None:
+        svc = self._service(service)
+        if svc is not None and svc.pre_stop:
+            from compose.hooks import run_hooks
+
+            run_hooks(self.engine, container, svc.name, svc.pre_stop, "pre_stop")
 
     def _stop_one(self, c: ContainerState, timeout: float | None, begun: Any = None, *,
                   removing: bool = False) -> None:
@@ -452,6 +469,7 @@ class Orchestrator:
             if c.status not in RUNNING:
                 return
             self.report.working(rid, ev.STOPPING)
+            self._pre_stop(c.name, c.labels.get(L.SERVICE, ""))  # a failing hook aborts this stop
             begun = self.engine.container_stop_begin(c.name, timeout=timeout)
         self.engine.container_stop_finish(begun, removing=removing)
         self.report.done(rid, ev.STOPPED)
@@ -465,6 +483,9 @@ class Orchestrator:
         for c in first:
             if c.status not in RUNNING:
                 continue
+            svc = self._service(c.labels.get(L.SERVICE, ""))
+            if svc is not None and svc.pre_stop:
+                continue  # its hooks run first, in its own thread (_stop_one)
             self.report.working(ev.container_id(c.name), ev.STOPPING)
             try:
                 begun[c.name] = self.engine.container_stop_begin(c.name, timeout=self._timeout_for(c, timeout))
@@ -552,8 +573,8 @@ class Orchestrator:
                     for d in L.parse_depends_on(group[0].labels.get(L.DEPENDS_ON, ""))]
             names = [c.name for c in group if c.name in to_start]
 
-            def run(names: list[str] = names) -> None:
-                _run_parallel([functools.partial(self._start_one, n) for n in names])
+            def run(names: list[str] = names, svc: str = svc) -> None:
+                _run_parallel([functools.partial(self._start_one, n, svc) for n in names])
 
             tasks[svc] = Task(svc, run, [d for d in deps if d.name in groups or d.required])
         return Scheduler(tasks, parallel=self.parallel, wait_condition=waiter, on_skip=self._on_skip,

@@ -66,6 +66,7 @@ class FakeEngine:
         self.images: dict[str, ImageInfo] = {}
         self.exit_on_start: dict[str, int] = {}
         self.healthy_after: dict[str, float | None] = {}
+        self.exec_exit: dict[str, int] = {}  # container name -> the exit code of its execs (default 0)
         self.start_delay: dict[str, float] = {}
         self.logs: dict[str, list[LogRecord]] = {}
         self.calls: list[tuple[str, str]] = []
@@ -255,8 +256,9 @@ class FakeEngine:
         yield from records
 
     def container_exec(self, ref: str, spec: ExecSpec) -> int:
-        self._record("exec", self._find(ref).name)
-        return 0
+        name = self._find(ref).name
+        self._record("exec", name)
+        return self.exec_exit.get(name, 0)
 
     def container_top(self, ref: str) -> list[dict[str, str]]:
         return [{"UID": "root", "PID": "1", "CMD": "sh"}]
