@@ -46,3 +46,29 @@ services:
         assert "Nothing to do" in h("up", "-d").err
     finally:
         h("down", "-t", "1", check=False)
+
+
+def test_build_push_pushes_the_image_and_its_build_tags(hoist_root: Path, busybox_image: str, project_name: str,
+                                                       tmp_path: Path, registry: RegistryServer) -> None:
+    from runtime.engine import open_engine
+
+    image, tag = f"{registry.host}/demo/built:1", f"{registry.host}/demo/built:latest"
+    h = Hoist(hoist_root, tmp_path, project_name)
+    h.write(f"""
+services:
+  app:
+    image: {image}
+    build:
+      dockerfile_inline: |
+        FROM {busybox_image}
+        RUN echo built > /built
+      tags: ["{tag}"]
+""")
+    h("build", "--push")
+    from runtime.images.pull import pull_image
+
+    engine = open_engine(hoist_root)
+    for ref in (image, tag):
+        engine.image_remove(ref)
+        pull_image(engine.root, ref)  # it reached the registry: `build --push` pushed it
+        assert engine.image_exists(ref)

@@ -14,13 +14,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="set build-time variables for services")
     parser.add_argument("-q", "--quiet", action="store_true", help="don't print anything to STDOUT")
     parser.add_argument("--with-dependencies", action="store_true", help="also build dependencies (transitively)")
+    parser.add_argument("--push", action="store_true", help="push service images")
     parser.add_argument("services", nargs="*", metavar="SERVICE")
 
 
 def run(args: argparse.Namespace) -> int:
+    from compose import convert
     from compose.cli.projectctx import parse_env, progress, project_context
     from compose.events import Reporter
-    from compose.imagesync import ImagePolicy, build_service
+    from compose.imagesync import ImagePolicy, build_service, push_image
     from compose.orchestrator import select_services
 
     ctx = project_context(args)
@@ -33,4 +35,7 @@ def run(args: argparse.Namespace) -> int:
             svc = project.services[name]
             if svc.build is not None:
                 build_service(ctx.engine, project, svc, policy, Reporter(sink))
+                if args.push:  # the image and its build tags, as compose's build --push
+                    for ref in dict.fromkeys([convert.image_name(project, svc), *svc.build.tags]):
+                        push_image(ctx.engine, ref, Reporter(sink))
     return 0
