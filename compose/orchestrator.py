@@ -129,7 +129,7 @@ def inherit_anonymous_volumes(spec: ContainerSpec, inherited: dict[str, str],
 class Orchestrator:
     def __init__(self, engine: EngineAPI, project_name: str, project: Project | None = None, *,
                  sink: ev.Sink | None = None, parallel: int = -1, state_dir: Path | None = None,
-                 outline: ProjectOutline | None = None) -> None:
+                 outline: ProjectOutline | None = None, dry_run: bool = False) -> None:
         """``outline`` stands in for ``project`` where only service names and grace periods are needed
         (`down` without --rmi); with a project it is derived from it."""
         self.engine = engine
@@ -139,6 +139,7 @@ class Orchestrator:
         self.report = ev.Reporter(sink or ev.NullSink())
         self.parallel = parallel
         self.state_dir = state_dir
+        self.dry_run = dry_run  # the engine changes nothing (compose/dryrun.py): no condition is waited for
         self._images: dict[str, ImageInfo | None] = {}
         self._said: set[tuple[str, ...]] = set()
         self._said_lock = threading.Lock()
@@ -562,7 +563,7 @@ class Orchestrator:
         from compose.conditions import make_waiter
 
         containers = [c for c in self.containers(services=services) if c.status not in RUNNING]
-        waiter = make_waiter(self.engine, self.name, self._on_waiting, self._on_ready)
+        waiter = _no_wait if self.dry_run else make_waiter(self.engine, self.name, self._on_waiting, self._on_ready)
         groups: dict[str, list[ContainerState]] = {}
         for c in self.containers(services=services):
             groups.setdefault(c.labels.get(L.SERVICE, ""), []).append(c)
@@ -780,6 +781,10 @@ def _outcome_of(containers: list[ContainerState],
                 action: Callable[[ContainerState], Callable[[], None]]) -> Outcome:
     tasks = {c.name: Task(c.name, action(c)) for c in containers}
     return Scheduler(tasks).run()
+
+
+def _no_wait(service: str, condition: str, cancel: threading.Event) -> None:
+    """A dry run's condition waiter: nothing was started, so nothing could become healthy; all hold."""
 
 
 def _link_cancel(cancel: threading.Event, sched: Scheduler) -> None:

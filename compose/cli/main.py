@@ -214,6 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from compose.cli.boundary import run_command
 
+    if getattr(args, "dry_run", False):
+        from compose import dryrun
+
+        command = invoked_command(argv) or ""
+        if command not in dryrun.ALLOWED:  # before it does anything: see compose/dryrun.py
+            print(f"error: {dryrun.refusal(command)}", file=sys.stderr)
+            return 1
     if owns_process:
         _collect_from_here_on()
     code = run_command(module, args)

@@ -39,9 +39,15 @@ class ProjectContext:
     def orchestrator(self, sink: Sink | None = None) -> Orchestrator:
         from compose.orchestrator import Orchestrator
 
-        state_dir = self.root / "compose" / self.name
+        state_dir: Path | None = self.root / "compose" / self.name
+        dry_run = bool(getattr(self.args, "dry_run", False))
+        if dry_run:  # the engine is a DryRunEngine (open_engine): the state files stay too
+            from compose.dryrun import DryRunSink
+
+            state_dir, sink = None, DryRunSink(sink) if sink is not None else None
         return Orchestrator(self.engine, self.name, self.project, sink=sink,
-                            parallel=getattr(self.args, "parallel", -1), state_dir=state_dir, outline=self.outline)
+                            parallel=getattr(self.args, "parallel", -1), state_dir=state_dir, outline=self.outline,
+                            dry_run=dry_run)
 
     def require_project(self) -> Project:
         if self.project is None:
@@ -57,11 +63,18 @@ def load_project(args: argparse.Namespace) -> Project:
     return load(projectopts.load_options(args))
 
 
-def open_engine() -> EngineAPI:
+def open_engine(args: argparse.Namespace | None = None) -> EngineAPI:
+    """The engine of $HOIST_ROOT; with ``args`` asking for --dry-run, one that changes nothing
+    (compose/dryrun.py)."""
     from runtime.engine import open_engine as open_
 
     root = os.environ.get("HOIST_ROOT")
-    return open_(Path(root) if root else None)
+    engine: EngineAPI = open_(Path(root) if root else None)
+    if args is not None and getattr(args, "dry_run", False):
+        from compose.dryrun import DryRunEngine
+
+        engine = DryRunEngine(engine)  # type: ignore[assignment]
+    return engine
 
 
 def project_context(args: argparse.Namespace, *, need_file: bool = True) -> ProjectContext:
@@ -77,7 +90,7 @@ def project_context(args: argparse.Namespace, *, need_file: bool = True) -> Proj
             raise
     if not name:
         raise UsageError("no project name", hint="pass -p NAME")
-    return ProjectContext(args, name, project, open_engine())
+    return ProjectContext(args, name, project, open_engine(args))
 
 
 @dataclass
@@ -119,8 +132,9 @@ def light_context(args: argparse.Namespace) -> LightContext:
     except FileNotFound:
         if not name:
             raise
-        return LightContext(name, None, open_engine())
-    return LightContext(loaded.name, ProjectOutline.from_document(loaded.document, loaded.disabled), open_engine())
+        return LightContext(name, None, open_engine(args))
+    return LightContext(loaded.name, ProjectOutline.from_document(loaded.document, loaded.disabled),
+                        open_engine(args))
 
 
 def check_services(ctx: ProjectContext, services: list[str]) -> None:

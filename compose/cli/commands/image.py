@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from compose.cli.gotemplate import render_template
+
 HELP = "Manage images"
 
 _SUBCOMMANDS: tuple[str, ...] = ("ls", "inspect", "tag", "rm", "prune", "import", "load", "save", "history")
@@ -213,29 +215,6 @@ def human_since(rfc3339: str) -> str:
     else:
         text = f"{int(seconds // (365 * 86400))} years"
     return f"{text} ago"
-
-
-def render_template(template: str, row: dict[str, Any]) -> str:
-    """The subset of Go templates docker users type: ``{{.Field}}``, ``{{json .}}``, ``{{json .Field}}``."""
-    import json
-    import re
-
-    def substitute(m: re.Match[str]) -> str:
-        expr = m.group(1).strip()
-        if expr == "json .":
-            return json.dumps(row, separators=(",", ":"))
-        if expr.startswith("json ."):
-            return json.dumps(row.get(expr[6:]), separators=(",", ":"))
-        if expr.startswith("."):
-            value = row.get(expr[1:], "")
-            return json.dumps(value) if isinstance(value, dict | list) else str(value)
-        from compose.errors import UsageError
-
-        raise UsageError(f"template parsing error: unsupported expression {{{{{expr}}}}}",
-                         hint="use {{.Field}} or {{json .}}")
-
-    text = template.replace("\\t", "\t").replace("\\n", "\n")
-    return re.sub(r"\{\{(.*?)\}\}", substitute, text)
 
 
 def _print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:

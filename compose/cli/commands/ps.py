@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="filter services by status")
     parser.add_argument("--filter", action="append", default=None, metavar="FILTER",
                         help="filter services by a property (status=running, service=web)")
-    parser.add_argument("--format", default="table", help='format the output: "table" or "json"')
+    parser.add_argument("--format", default="table",
+                        help='format the output: "table", "json" or a Go template ({{.Name}}, {{json .}})')
     parser.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     parser.add_argument("--orphans", action=argparse.BooleanOptionalAction, default=True,
                         help="include orphaned services (not declared by project)")
@@ -65,8 +66,19 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         out.write("".join(json.dumps(summary(c, image=images.get(c.image_id))) + "\n" for c in containers))
         return 0
+    if "{{" in args.format:  # a Go template, as compose's: `{{.Name}}`, `table {{.Service}}\t{{.State}}`
+        from compose.cli.gotemplate import render_template
+
+        template = args.format
+        if template.startswith("table "):
+            template = template[len("table "):]
+            fields = {k: k.upper() for k in summary(containers[0], image=None)} if containers else {}
+            out.write(render_template(template, fields) + "\n")
+        out.write("".join(render_template(template, summary(c, image=images.get(c.image_id))) + "\n"
+                          for c in containers))
+        return 0
     if args.format != "table":
-        raise UsageError(f"unsupported format {args.format!r}", hint='use "table" or "json"')
+        raise UsageError(f"unsupported format {args.format!r}", hint='use "table", "json" or a Go template')
     rows = [("NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS")]
     for c in containers:
         image = images.get(c.image_id)

@@ -34,7 +34,7 @@ services:
 def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
     fake = FakeEngine(tmp_path / "root")
     fake.add_image("busybox")
-    monkeypatch.setattr(projectctx, "open_engine", lambda: fake)
+    monkeypatch.setattr(projectctx, "open_engine", lambda args=None: fake)
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
