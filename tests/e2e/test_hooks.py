@@ -63,3 +63,27 @@ def test_a_failing_hook_is_the_services_error_with_its_output(hoist_root: Path, 
         assert h.states()[f"{project_name}-web-1"] == "running"  # the stop was aborted
     finally:
         h("down", "-t", "0", check=False)
+
+
+def test_run_one_offs_get_the_post_start_hooks_too(hoist_root: Path, busybox_image: str, project_name: str,
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    h = Hoist(hoist_root, tmp_path, project_name)
+    h.write(f"""services:
+  tool:
+    image: {busybox_image}
+    network_mode: none
+    volumes: ["./out:/out"]
+    post_start:
+      - command: ["sh", "-c", "echo hooked > /out/mark"]
+""")
+    try:
+        h("run", "-d", "tool", "sleep", "1000")
+        assert (tmp_path / "out" / "mark").read_text() == "hooked\n"  # -d: done before run returns
+        (tmp_path / "out" / "mark").unlink()
+        # Attached: the hook runs beside the run; the command waits for its mark.
+        r = h("run", "--rm", "-T", "tool", "sh", "-c",
+              "for i in $(seq 100); do [ -e /out/mark ] && break; sleep 0.05; done; cat /out/mark")
+        assert r.out.strip() == "hooked", r
+    finally:
+        h("down", "-t", "0", "--remove-orphans", check=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import posixpath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runtime.api import Mount, PortBinding
@@ -52,6 +52,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="don't print anything to STDERR")
     parser.add_argument("service", metavar="SERVICE")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+
+def _post_start(engine: Any, container: str, svc: Any, *, wait: bool = False) -> None:
+    """The service's post_start hooks in the one-off container, once it runs (``wait``: the attached run
+    starts it meanwhile). As compose's run, a failing hook is reported and the run goes on."""
+    import sys
+    import time
+
+    from compose.errors import ComposeError
+    from compose.hooks import run_hooks
+    from runtime.errors import RuntimeErrorBase
+
+    deadline = time.monotonic() + 30.0
+    try:
+        while wait:
+            state = engine.container_inspect(container)
+            if state.status == "running":
+                break
+            if state.status != "created" or time.monotonic() > deadline:
+                return  # it ran and ended already (or never started): nothing to hook into
+            time.sleep(0.005)
+        run_hooks(engine, container, svc.name, svc.post_start, "post_start")
+    except (ComposeError, RuntimeErrorBase) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
 
 
 def _environment(args: argparse.Namespace) -> dict[str, str]:
@@ -207,8 +231,15 @@ def run(args: argparse.Namespace) -> int:
     state = ctx.engine.container_create(spec)
     if args.detach:
         ctx.engine.container_start(name)
+        if svc.post_start:
+            _post_start(ctx.engine, name, svc)
         print(name)
         return 0
+    if svc.post_start:  # compose runs them on the start event, beside the attached run
+        import threading
+
+        threading.Thread(target=_post_start, args=(ctx.engine, name, svc), kwargs={"wait": True},
+                         name="hoist-post-start", daemon=True).start()
     from compose.cli.commands.container import _run_attached
 
     try:
