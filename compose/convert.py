@@ -4,6 +4,7 @@ VolumeSpec per volume, named and labelled as compose names and labels them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from compose import labels as L
 from compose.errors import ConfigError, UsageError
@@ -234,7 +235,32 @@ def _resources(service: Service) -> api.Resources:
         cpu_period=service.cpu_period,
         cpuset_cpus=service.cpuset,
         pids_limit=service.pids_limit or (limits.pids if limits else None),
+        mem_swappiness=service.mem_swappiness if service.mem_swappiness != -1 else None,
+        oom_kill_disable=bool(service.oom_kill_disable),
+        **_block_io(service),
     )
+
+
+def _block_io(service: Service) -> dict[str, Any]:
+    from compose.units import parse_bytes
+
+    blkio = service.blkio_config
+    if blkio is None:
+        return {}
+
+    def rate(key: str, value: int | str) -> int:
+        # bps rates may carry a unit (compose's "12mb"); iops rates are plain counts
+        try:
+            return parse_bytes(value) if key.endswith("bps") else int(value)
+        except (ConfigError, ValueError):
+            raise ConfigError(f'service "{service.name}": blkio_config.{key}: invalid rate {value!r}',
+                              hint='give a number (bytes or operations per second), e.g. 1048576 or "1mb" '
+                                   'for bps') from None
+
+    return {"blkio_weight": blkio.weight,
+            "blkio_weight_device": [(d.path, d.weight) for d in blkio.weight_device],
+            **{key: [(d.path, rate(key, d.rate)) for d in getattr(blkio, key)]
+               for key in ("device_read_bps", "device_write_bps", "device_read_iops", "device_write_iops")}}
 
 
 def _ulimits(service: Service) -> list[api.Ulimit]:
@@ -281,6 +307,11 @@ def _links(project: Project, service: Service) -> list[tuple[str, str]]:
             out.append((container_name(project, project.services[target], 1), alias or target))
         else:
             out.append((target, alias or target))
+    for link in service.external_links:
+        # A container of another project (or of none) by its name; as with links, the alias resolves
+        # to it over a network both share (an external one, typically).
+        target, _, alias = link.partition(":")
+        out.append((target, alias or target))
     return out
 
 
@@ -298,6 +329,7 @@ def container_spec(project: Project, service: Service, number: int, *, config_ha
     name; as compose's, a one-off container is reachable by its own name only unless asked."""
     cname = name or container_name(project, service, number)
     image_ref = image or image_name(project, service)
+    _check_userns_mode(service)
     env = {k: v for k, v in service.environment.items() if v is not None}
     labels = L.container_labels(project_info(project), service.name, number, config_hash=config_hash,
                                 depends_on=dependency_labels(service), image=image_ref, oneoff=oneoff,
@@ -368,10 +400,23 @@ def container_spec(project: Project, service: Service, number: int, *, config_ha
         links=_links(project, service),
         pid_mode=_service_ref_mode(project, service, service.pid, "pid"),
         ipc_mode=_service_ref_mode(project, service, service.ipc, "ipc"),
+        uts_mode=service.uts,
+        cgroupns_mode=service.cgroup,
+        cgroup_parent=service.cgroup_parent,
         devices=[f"{d.source}:{d.target}:{d.permissions}" for d in service.devices],
+        device_cgroup_rules=list(service.device_cgroup_rules),
         log_max_size=max_size,
         log_max_files=int(log_opts.get("max-file") or 1),
     )
+
+
+def _check_userns_mode(service: Service) -> None:
+    # "host" is the only user namespace mode Docker takes (it opts out of a daemon's userns-remap); hoist
+    # never remaps, so it is what every container gets.
+    if service.userns_mode not in (None, "", "host"):
+        raise ConfigError(f'service "{service.name}": userns_mode "{service.userns_mode}" is not supported',
+                          hint='the only user namespace mode is "host" (containers share the host\'s user '
+                               'namespace); remove userns_mode')
 
 
 def check_scale(service: Service, replicas: int) -> None:

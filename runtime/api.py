@@ -114,6 +114,16 @@ class Resources:
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
     pids_limit: int | None = None
+    mem_swappiness: int | None = None  # 0-100 (cgroup v1 only, as Docker)
+    oom_kill_disable: bool = False  # cgroup v1 only, as Docker
+    # Block I/O (``blkio_config``): a weight (10-1000) where the kernel has one (BFQ), and per-device
+    # (block device path, value) weights and throttles (bytes or operations per second).
+    blkio_weight: int | None = None
+    blkio_weight_device: list[tuple[str, int]] = field(default_factory=list)
+    device_read_bps: list[tuple[str, int]] = field(default_factory=list)
+    device_write_bps: list[tuple[str, int]] = field(default_factory=list)
+    device_read_iops: list[tuple[str, int]] = field(default_factory=list)
+    device_write_iops: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,11 @@ class ContainerSpec:
     links: list[tuple[str, str]] = field(default_factory=list)  # (container name, alias)
     pid_mode: str | None = None  # "host" or "container:<id>"
     ipc_mode: str | None = None  # "private" (default), "shareable", "host", "container:<id>"
+    uts_mode: str | None = None  # "host": the host's hostname and domain name (no UTS namespace)
+    cgroupns_mode: str | None = None  # "private" (default) or "host": which cgroup namespace PID 1 sees
+    cgroup_parent: str | None = None  # cgroup (relative to each hierarchy) to create the container's in
     devices: list[str] = field(default_factory=list)  # "/dev/x[:/dev/y[:rwm]]"
+    device_cgroup_rules: list[str] = field(default_factory=list)  # "c 1:3 mr", "a 7:* rmw", as devices.allow
     log_max_size: int | None = None  # bytes before rotation
     log_max_files: int = 1
 
@@ -273,6 +287,27 @@ class ExecSpec:
     console_size: tuple[int, int] | None = None  # (rows, columns) of the pty at start
     privileged: bool = False
     detach: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    """One sample of a container's resource usage (``docker stats``' raw counters). A container that is not
+    running has every counter at 0 (``running`` False), as docker reports it. CPU % needs two samples:
+    (Δcpu_usage / Δsystem_cpu_usage) × online_cpus × 100."""
+
+    id: str
+    name: str
+    running: bool = False
+    cpu_usage: int = 0  # nanoseconds of CPU the container used
+    system_cpu_usage: int = 0  # nanoseconds of CPU time of the host (/proc/stat), as docker's
+    online_cpus: int = 0
+    memory_usage: int = 0  # bytes, inactive page cache left out (the docker CLI's "usage")
+    memory_limit: int = 0  # bytes, at most the host's memory
+    pids: int = 0
+    net_rx: int = 0  # bytes over the container's interfaces but lo
+    net_tx: int = 0
+    block_read: int = 0  # bytes
+    block_write: int = 0
 
 
 # --------------------------------------------------------------------------------------- networks, volumes
@@ -404,6 +439,7 @@ class EngineAPI(Protocol):
                        since: str | None = None, until: str | None = None) -> Iterator[LogRecord]: ...
     def container_exec(self, ref: str, spec: ExecSpec) -> int: ...
     def container_top(self, ref: str) -> list[dict[str, str]]: ...
+    def container_stats(self, ref: str) -> ContainerStats: ...
 
     # networks
     def network_create(self, spec: NetworkSpec) -> NetworkInfo: ...

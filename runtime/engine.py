@@ -22,6 +22,7 @@ from runtime import naming
 from runtime.api import (
     ContainerSpec,
     ContainerState,
+    ContainerStats,
     EndpointSpec,
     ExecSpec,
     HealthLogEntry,
@@ -36,6 +37,7 @@ from runtime.errors import Conflict, InvalidSpec, NotFound, SetupError, StateErr
 from runtime.state import StateDB
 
 if TYPE_CHECKING:
+    from runtime.containers.cgroups import ContainerCgroups
     from runtime.containers.plan import LaunchPlan
     from runtime.containers.records import ContainerRecord, ContainerRecords
     from runtime.containers.status import RunStatus
@@ -133,6 +135,12 @@ class Engine:
 
     def container_dir(self, container_id: str) -> Path:
         return self.root / "containers" / container_id
+
+    def _cgroups(self, rec: ContainerRecord) -> ContainerCgroups:
+        """The container's cgroups, in its cgroup_parent when it has one (validated when it was created)."""
+        from runtime.containers.cgroups import ContainerCgroups, user_parent_path
+
+        return ContainerCgroups(self.root, rec.id, user_parent_path(rec.spec.cgroup_parent))
 
     def container_changes(self) -> RootContainerChanges | None:
         """A waker for this root's container changes (created, removed, started, exited, restarted), for
@@ -268,10 +276,8 @@ class Engine:
         if status == "starting":
             status = "created" if not st.started_at else "running"
         if status == "running":
-            from runtime.containers.cgroups import ContainerCgroups
-
             try:
-                if ContainerCgroups(self.root, rec.id).is_frozen():
+                if self._cgroups(rec).is_frozen():
                     status = "paused"
             except OSError:
                 pass
@@ -507,7 +513,7 @@ class Engine:
         if _uses_network_manager(rec.spec.network_mode):
             self._ensure_network(rec)
         clear_stop_requested(cdir)
-        with cgroup_head_start(self.root, rec.id, cdir):  # the first attach's ~10 ms, paid while we wait
+        with cgroup_head_start(self._cgroups(rec), cdir):  # the first attach's ~10 ms, paid while we wait
             conn = launcher.request_start(self.root, rec.id)
             conn.settimeout(START_TIMEOUT)
             reply = _read_line(conn)
@@ -639,9 +645,7 @@ class Engine:
         return self._state(rec, self._wait_recorded_exit(rec))
 
     def _thaw(self, rec: ContainerRecord) -> None:
-        from runtime.containers.cgroups import ContainerCgroups
-
-        cg = ContainerCgroups(self.root, rec.id)
+        cg = self._cgroups(rec)
         try:
             if cg.is_frozen():
                 cg.thaw()
@@ -674,26 +678,20 @@ class Engine:
         return self.container_start(ref)
 
     def container_pause(self, ref: str) -> None:
-        from runtime.containers.cgroups import ContainerCgroups
-
         rec = self._record(ref)
         state = self._state(rec)
         if state.status != "running":
             raise StateError(f"container {rec.name} is not running" if state.status != "paused"
                              else f"container {rec.name} is already paused")
-        ContainerCgroups(self.root, rec.id).freeze()
+        self._cgroups(rec).freeze()
 
     def container_unpause(self, ref: str) -> None:
-        from runtime.containers.cgroups import ContainerCgroups
-
         rec = self._record(ref)
         if self._state(rec).status != "paused":
             raise StateError(f"container {rec.name} is not paused")
-        ContainerCgroups(self.root, rec.id).thaw()
+        self._cgroups(rec).thaw()
 
     def container_remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
-        from runtime.containers.cgroups import ContainerCgroups
-
         rec = self._record(ref)
         st = self._status(rec)
         if st.status in ("running", "restarting", "starting"):
@@ -711,7 +709,7 @@ class Engine:
             networked = False
         self._wait_supervisor_gone(st)
         try:
-            ContainerCgroups(self.root, rec.id).remove()
+            self._cgroups(rec).remove()
         except OSError:
             pass
         if networked:
@@ -852,13 +850,12 @@ class Engine:
 
     def container_exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] = (0, 1, 2)) -> int:
         """Run ``spec`` in the container with the caller's stdio; returns its exit code (0 when detached)."""
-        from runtime.containers.cgroups import ContainerCgroups
         from runtime.exec import ExecError, ExecRequest, exec_process, wait_exit_code
 
         rec, st, plan = self._running_plan(ref)
         request = ExecRequest(argv=list(spec.command), env=dict(spec.env), user=spec.user,
                               working_dir=spec.working_dir, privileged=spec.privileged)
-        cgroups = ContainerCgroups(self.root, rec.id)
+        cgroups = self._cgroups(rec)
         if spec.detach:
             null = os.open("/dev/null", os.O_RDWR)
             stdio = (null, null, null)
@@ -877,11 +874,9 @@ class Engine:
         return wait_exit_code(helper)
 
     def container_top(self, ref: str) -> list[dict[str, str]]:
-        from runtime.containers.cgroups import ContainerCgroups
-
         rec = self._record(ref)
         rows = []
-        for pid in sorted(ContainerCgroups(self.root, rec.id).pids()):
+        for pid in sorted(self._cgroups(rec).pids()):
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -892,6 +887,18 @@ class Engine:
                          "UID": fields.get("Uid", "").split()[0] if fields.get("Uid") else "",
                          "CMD": cmd.strip()})
         return rows
+
+    def container_stats(self, ref: str) -> ContainerStats:
+        """One sample of the container's resource usage (runtime/containers/stats.py). A container that is not
+        running (or paused) has every counter at 0, as docker reports it; an unknown one raises NotFound."""
+        from runtime.containers import stats
+
+        rec = self._record(ref)
+        state = self._state(rec)
+        if state.status not in ("running", "paused") or not state.pid:
+            return ContainerStats(id=rec.id, name=rec.name)
+        network = rec.spec is None or rec.spec.network_mode != "host"  # docker: no counters for the host's
+        return stats.sample(rec.id, rec.name, self._cgroups(rec).dirs(), state.pid, network=network)
 
 
 def _uses_network_manager(mode: str) -> bool:

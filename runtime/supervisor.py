@@ -62,7 +62,7 @@ class Supervisor:
         self.id = container_id
         self.dir = root / "containers" / container_id
         self.plan = LaunchPlan.load(self.dir)
-        self.cgroups = ContainerCgroups(root, container_id)
+        self.cgroups = ContainerCgroups(root, container_id, self.plan.cgroup_parent)
         self.status = RunStatus()  # read in run(), once it owns the container
         self.log = LogWriter(log_path(self.dir), self.plan.log_max_size, self.plan.log_max_files)
         self.sel = selectors.DefaultSelector()

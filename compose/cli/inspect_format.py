@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from runtime.containers.defaults import container_hostname
+
 
 def container_to_docker(s: Any) -> dict[str, Any]:
     spec = s.spec
@@ -33,7 +35,8 @@ def container_to_docker(s: Any) -> dict[str, Any]:
                                       for p in s.ports}},
     }
     if spec is not None:
-        out["Config"].update({"Hostname": spec.hostname or s.id[:12], "User": spec.user or "",
+        out["Config"].update({"Hostname": container_hostname(spec.hostname, s.id, spec.network_mode,
+                                                                spec.uts_mode), "User": spec.user or "",
                               "Env": [f"{k}={v}" for k, v in spec.env.items()], "Cmd": spec.command,
                               "Entrypoint": spec.entrypoint, "WorkingDir": spec.working_dir or "",
                               "Tty": spec.tty, "OpenStdin": spec.stdin_open, "StopSignal": spec.stop_signal})
@@ -47,6 +50,11 @@ def container_to_docker(s: Any) -> dict[str, Any]:
             "CpuShares": r.cpu_shares or 0, "CpusetCpus": r.cpuset_cpus or "", "PidsLimit": r.pids_limit,
             "SecurityOpt": spec.security_opt, "Sysctls": spec.sysctls, "OomScoreAdj": spec.oom_score_adj or 0,
             "ShmSize": spec.shm_size or 67108864,
+            "PidMode": spec.pid_mode or "", "IpcMode": spec.ipc_mode or "private",
+            "UTSMode": spec.uts_mode or "", "CgroupnsMode": spec.cgroupns_mode or "private",
+            "CgroupParent": spec.cgroup_parent or "", "UsernsMode": "",
+            "MemorySwappiness": r.mem_swappiness, "OomKillDisable": r.oom_kill_disable,
+            "DeviceCgroupRules": spec.device_cgroup_rules or None,
             "Ulimits": [{"Name": u.name, "Soft": u.soft, "Hard": u.hard} for u in spec.ulimits],
         }
         out["Mounts"] = [{"Type": m.type, "Source": m.source, "Destination": m.target, "RW": not m.read_only,

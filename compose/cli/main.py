@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "exec": "exec",
     "run": "run",
     "top": "top",
+    "stats": "stats",
     "port": "port",
     "events": "events",
     "wait": "wait",

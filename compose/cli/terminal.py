@@ -170,7 +170,7 @@ def _start_exec(engine: Any, ref: str, spec: Any, console: socket.socket, ours: 
                           console_size=spec.console_size or terminal_size())
     null = os.open("/dev/null", os.O_RDWR)
     try:
-        helper, _ = exec_process(plan, st.pid, ContainerCgroups(engine.root, rec.id).attach, request,
+        helper, _ = exec_process(plan, st.pid, ContainerCgroups(engine.root, rec.id, plan.cgroup_parent).attach, request,
                                  (null, null, null), console=console, close_in_child=(ours.fileno(),))
     except ExecError as exc:
         raise SetupError(str(exc), step="exec") from None

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from runtime.api import ContainerSpec, ImageInfo, VolumeSpec
+from runtime.containers.cgroups import user_parent_path
 from runtime.containers.defaults import (
     DEFAULT_SHM_SIZE,
     ULIMIT_NAMES,
     combine_command,
+    container_hostname,
     effective_capabilities,
     is_namespaced_sysctl,
     merge_env,
@@ -28,7 +30,8 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
     if not args:
         raise InvalidSpec(f"container {name}: no command specified",
                           hint="the image has no CMD or ENTRYPOINT: give a command")
-    hostname = spec.hostname or container_id[:12]
+    _check_namespace_modes(name, spec)
+    hostname = container_hostname(spec.hostname, container_id, spec.network_mode, spec.uts_mode)
     try:
         caps = effective_capabilities(spec.cap_add, spec.cap_drop, spec.privileged)
     except ValueError as exc:
@@ -64,16 +67,42 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
     plan.pid_ns = _shared_ns(engine, name, spec.pid_mode, "pid")
     plan.ipc_ns = _shared_ns(engine, name, spec.ipc_mode if spec.ipc_mode not in ("private", "shareable") else None,
                              "ipc")
+    plan.uts_host = spec.uts_mode == "host"
+    plan.cgroupns_host = spec.cgroupns_mode == "host"
+    plan.cgroup_parent = _cgroup_parent(name, spec.cgroup_parent)
     anonymous = _mounts(engine, name, spec, image, plan, created_volumes)
     if spec.network_mode != "bridge":
         plan.etc_files = _etc_files(cdir, hostname, spec)
     return plan, anonymous
 
 
+def _check_namespace_modes(name: str, spec: ContainerSpec) -> None:
+    if spec.uts_mode not in (None, "", "host"):
+        raise InvalidSpec(f"container {name}: invalid UTS mode {spec.uts_mode!r}",
+                          hint='the only UTS mode is "host" (leave it unset for a namespace of its own)')
+    if spec.uts_mode == "host" and spec.hostname:
+        # Docker's own refusal: a hostname is set in the container's UTS namespace, and there is none.
+        raise InvalidSpec(f"container {name}: conflicting options: hostname and the UTS mode",
+                          hint="drop either hostname or uts: host")
+    if spec.cgroupns_mode not in (None, "", "host", "private"):
+        raise InvalidSpec(f"container {name}: invalid cgroup namespace mode {spec.cgroupns_mode!r}",
+                          hint='use "host" or "private"')
+
+
+def _cgroup_parent(name: str, parent: str | None) -> str:
+    try:
+        return user_parent_path(parent)
+    except ValueError as exc:
+        raise InvalidSpec(f"container {name}: {exc}",
+                          hint='give a cgroup path such as "my-apps" or "/my-apps/web"') from None
+
+
 def _limits(name: str, spec: ContainerSpec) -> dict[str, object]:
     r = spec.resources
     if r.memory is not None and r.memory < 6 * 1024 * 1024:
         raise InvalidSpec(f"container {name}: minimum memory limit allowed is 6MB")
+    if r.mem_swappiness is not None and r.mem_swappiness != -1 and not 0 <= r.mem_swappiness <= 100:
+        raise InvalidSpec(f"container {name}: invalid mem_swappiness {r.mem_swappiness}: the range is 0-100")
     if r.cpus is not None and r.cpus <= 0:
         raise InvalidSpec(f"container {name}: cpus must be positive")
     if r.memory_swap is not None and r.memory is not None and 0 <= r.memory_swap < r.memory:
@@ -81,7 +110,66 @@ def _limits(name: str, spec: ContainerSpec) -> dict[str, object]:
     return {"memory": r.memory, "memory_reservation": r.memory_reservation, "memory_swap": r.memory_swap,
             "cpus": r.cpus, "cpu_shares": r.cpu_shares, "cpu_quota": r.cpu_quota, "cpu_period": r.cpu_period,
             "cpuset_cpus": r.cpuset_cpus, "cpuset_mems": r.cpuset_mems, "pids_limit": r.pids_limit,
-            "privileged": spec.privileged, "device_rules": [_device_rule(d) for d in _devices(name, spec)]}
+            "mem_swappiness": r.mem_swappiness, "oom_kill_disable": r.oom_kill_disable,
+            **_block_io(name, spec),
+            "privileged": spec.privileged,
+            "device_rules": [_device_rule(d) for d in _devices(name, spec)] + _device_cgroup_rules(name, spec)}
+
+
+def _block_io(name: str, spec: ContainerSpec) -> dict[str, object]:
+    """``blkio_config``: device paths to the "MAJOR:MINOR VALUE" lines the cgroup files take, checked first."""
+    r = spec.resources
+    out: dict[str, object] = {}
+    if r.blkio_weight is not None:
+        _check_weight(name, "weight", r.blkio_weight)
+        out["blkio_weight"] = r.blkio_weight
+    for key in ("blkio_weight_device", "device_read_bps", "device_write_bps", "device_read_iops",
+                "device_write_iops"):
+        lines = []
+        for path, value in getattr(r, key):
+            if key == "blkio_weight_device":
+                _check_weight(name, f"weight_device {path}", value)
+            elif value < 0:
+                raise InvalidSpec(f"container {name}: blkio_config {key} {path}: the rate must not be negative")
+            lines.append(f"{_block_device_number(name, key, path)} {value}")
+        if lines:
+            out[key] = lines
+    return out
+
+
+def _check_weight(name: str, what: str, weight: int) -> None:
+    if not 10 <= weight <= 1000:
+        raise InvalidSpec(f"container {name}: blkio_config {what}: {weight} is out of range",
+                          hint="block I/O weights go from 10 to 1000")
+
+
+def _block_device_number(name: str, key: str, path: str) -> str:
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise NotFound(f"container {name}: blkio_config {key}: {path}: {exc.strerror}",
+                       hint="give the path of a block device on the host, e.g. /dev/sda") from None
+    if not stat.S_ISBLK(st.st_mode):
+        raise InvalidSpec(f"container {name}: blkio_config {key}: {path} is not a block device")
+    return f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+
+
+def _device_cgroup_rules(name: str, spec: ContainerSpec) -> list[str]:
+    """``device_cgroup_rules``: more devices.allow rules, checked here as the kernel (or the v2 filter) would."""
+    if not spec.device_cgroup_rules:
+        return []
+    from runtime.containers.devicefilter import DeviceRuleError, parse_rule
+
+    for rule in spec.device_cgroup_rules:
+        try:
+            parse_rule(rule)
+        except DeviceRuleError as exc:
+            raise InvalidSpec(f"container {name}: device_cgroup_rules: {exc}",
+                              hint='write rules as devices.allow takes them, e.g. "c 1:3 mr" or "a 7:* rmw"') \
+                from None
+    return list(spec.device_cgroup_rules)
 
 
 def _devices(name: str, spec: ContainerSpec) -> list[dict[str, object]]:

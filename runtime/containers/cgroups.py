@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime import naming
+from runtime.containers import cgroup_parents
 from runtime.containers.files import read_bytes
 
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -45,6 +46,15 @@ class Limits:
     cpuset_cpus: str | None = None
     cpuset_mems: str | None = None
     pids_limit: int | None = None
+    mem_swappiness: int | None = None  # v1 only: cgroup v2 has no per-cgroup swappiness (Docker ignores it)
+    oom_kill_disable: bool = False  # v1 only, as Docker (v2 has no such switch)
+    blkio_weight: int | None = None
+    # "MAJOR:MINOR VALUE" lines, as the v1 files take them
+    blkio_weight_device: tuple[str, ...] = ()
+    device_read_bps: tuple[str, ...] = ()
+    device_write_bps: tuple[str, ...] = ()
+    device_read_iops: tuple[str, ...] = ()
+    device_write_iops: tuple[str, ...] = ()
     privileged: bool = False
     device_rules: tuple[str, ...] = ()  # extra "c 10:200 rwm" rules for the devices the spec passes in
 
@@ -163,9 +173,25 @@ def shares_to_weight(shares: int) -> int:
     return max(1, min(10000, 1 + ((shares - 2) * 9999) // 262142))
 
 
+def user_parent_path(parent: str | None) -> str:
+    """A user's cgroup_parent as a path relative to each hierarchy ("" when none): a leading "/" is the
+    hierarchy's root, as with Docker's cgroupfs driver. ".." could leave the hierarchy and "cgroup.*" names
+    are the kernel's files: ValueError."""
+    if not parent:
+        return ""
+    parts = [p for p in parent.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or any(p.startswith("cgroup.") for p in parts):
+        raise ValueError(f"invalid cgroup_parent {parent!r}")
+    return "/".join(parts)
+
+
 class ContainerCgroups:
-    def __init__(self, root: Path, container_id: str) -> None:
-        self.parent_relative = naming.cgroup_parent(root)
+    """``parent``: the user's cgroup_parent, relative to each hierarchy (builder.cgroup_parent_path); ""
+    puts the container under its root's own parent cgroup."""
+
+    def __init__(self, root: Path, container_id: str, parent: str = "") -> None:
+        self.user_parent = bool(parent)
+        self.parent_relative = parent or naming.cgroup_parent(root)
         self.relative = f"{self.parent_relative}/{container_id}"
         self.v2 = unified_mount()
         self._dirs: dict[str, Path] | None = None
@@ -210,15 +236,27 @@ class ContainerCgroups:
             for _attempt in range(5):
                 # The parent may vanish under us: another container's removal prunes it when empty.
                 try:
-                    path.parent.mkdir(exist_ok=True)
-                    if controller == "cpuset":
-                        self._inherit_cpuset(path.parent)
+                    if self.user_parent:
+                        self._make_user_parent(CGROUP_FS / controller, controller == "cpuset")
+                    else:
+                        path.parent.mkdir(exist_ok=True)
+                        if controller == "cpuset":
+                            self._inherit_cpuset(path.parent)
                     path.mkdir(exist_ok=True)
                     break
                 except (FileNotFoundError, CgroupError):
                     continue
             if controller == "cpuset":
                 self._inherit_cpuset(path)
+
+    def _make_user_parent(self, hierarchy: Path, cpuset: bool) -> list[Path]:
+        """Each missing level of a user's cgroup_parent, noted as hoist's (``cgroup_parents``) so that the
+        removal of the last container in it removes it again; levels that existed stay the user's."""
+        levels = cgroup_parents.make_levels(hierarchy, self.parent_relative)
+        if cpuset:
+            for level in levels:
+                self._inherit_cpuset(level)
+        return levels
 
     def _set_limits_v1(self, limits: Limits) -> None:
         mem = self._dir("memory")
@@ -230,6 +268,10 @@ class ContainerCgroups:
                     swap = limits.memory * 2  # Docker: swap defaults to as much again as the memory limit
                 if (mem / "memory.memsw.limit_in_bytes").exists():
                     _write(mem / "memory.memsw.limit_in_bytes", str(swap))
+            if limits.mem_swappiness is not None:
+                _write(mem / "memory.swappiness", str(limits.mem_swappiness))
+            if limits.oom_kill_disable:
+                _write(mem / "memory.oom_control", "1")
             if limits.memory_reservation is not None:
                 _write(mem / "memory.soft_limit_in_bytes", str(limits.memory_reservation))
         cpu = self._dir("cpu")
@@ -250,11 +292,49 @@ class ContainerCgroups:
         pids = self._dir("pids")
         if pids is not None and limits.pids_limit is not None and limits.pids_limit > 0:
             _write(pids / "pids.max", str(limits.pids_limit))
+        blkio = self._dir("blkio")
+        if blkio is not None:
+            self._set_block_io_v1(blkio, limits)
         devices = self._dir("devices")
         if devices is not None and not limits.privileged:
             _write(devices / "devices.deny", "a")
             for rule in DEFAULT_DEVICE_RULES + tuple(limits.device_rules):
                 _write(devices / "devices.allow", rule)
+
+    @staticmethod
+    def _set_block_io_v1(blkio: Path, limits: Limits) -> None:
+        # The proportional weight exists only with a scheduler that has one (CFQ's blkio.weight, BFQ's
+        # blkio.bfq.weight); without either Docker discards the weight, and so does this.
+        weight_files = [blkio / name for name in ("blkio.weight", "blkio.bfq.weight") if (blkio / name).exists()]
+        if weight_files:
+            if limits.blkio_weight is not None:
+                _write(weight_files[0], str(limits.blkio_weight))
+            for line in limits.blkio_weight_device:
+                _write(weight_files[0].with_name(weight_files[0].name + "_device"), line)
+        for name, lines in (("read_bps_device", limits.device_read_bps), ("write_bps_device", limits.device_write_bps),
+                            ("read_iops_device", limits.device_read_iops),
+                            ("write_iops_device", limits.device_write_iops)):
+            for line in lines:
+                _write(blkio / f"blkio.throttle.{name}", line)
+
+    @staticmethod
+    def _set_block_io_v2(path: Path, limits: Limits) -> None:
+        weight_file = next((path / n for n in ("io.bfq.weight", "io.weight") if (path / n).exists()), None)
+        if weight_file is not None:
+            # v1's 10-1000 onto v2's 1-10000, as runc maps it
+            if limits.blkio_weight is not None:
+                _write(weight_file, f"default {1 + (limits.blkio_weight - 10) * 9999 // 990}")
+            for line in limits.blkio_weight_device:
+                device, weight = line.split()
+                _write(weight_file, f"{device} {1 + (int(weight) - 10) * 9999 // 990}")
+        io_max: dict[str, list[str]] = {}
+        for key, lines in (("rbps", limits.device_read_bps), ("wbps", limits.device_write_bps),
+                           ("riops", limits.device_read_iops), ("wiops", limits.device_write_iops)):
+            for line in lines:
+                device, value = line.split()
+                io_max.setdefault(device, []).append(f"{key}={value}")
+        for device, settings in io_max.items():
+            _write(path / "io.max", f"{device} {' '.join(settings)}")
 
     @staticmethod
     def _inherit_cpuset(path: Path) -> None:
@@ -272,10 +352,15 @@ class ContainerCgroups:
     def _make_dirs_v2(self) -> None:
         assert self.v2 is not None
         parent = self.v2 / self.parent_relative
-        parent.mkdir(exist_ok=True)
+        levels = [self.v2]
+        if self.user_parent:
+            levels += self._make_user_parent(self.v2, False)
+        else:
+            parent.mkdir(exist_ok=True)
+            levels.append(parent)
         available = _read(self.v2 / "cgroup.controllers").split()
-        wanted = [c for c in ("cpu", "cpuset", "memory", "pids") if c in available]
-        for level in (self.v2, parent):
+        wanted = [c for c in ("cpu", "cpuset", "io", "memory", "pids") if c in available]
+        for level in levels:
             enabled = _read(level / "cgroup.subtree_control").split()
             for controller in wanted:
                 if controller in enabled:
@@ -309,6 +394,7 @@ class ContainerCgroups:
             _write(path / "cpuset.mems", limits.cpuset_mems)
         if limits.pids_limit is not None and limits.pids_limit > 0:
             _write(path / "pids.max", str(limits.pids_limit))
+        self._set_block_io_v2(path, limits)
         if not limits.privileged:
             _apply_device_filter(path, DEFAULT_DEVICE_RULES + tuple(limits.device_rules))
 
@@ -414,6 +500,9 @@ class ContainerCgroups:
                         raise
                     self.kill_all()
                     time.sleep(0.01)
+            if self.user_parent:
+                cgroup_parents.prune(path.parent)
+                continue
             try:
                 path.parent.rmdir()  # the root's parent cgroup goes with its last container
             except OSError:

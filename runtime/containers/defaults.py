@@ -86,6 +86,20 @@ def combine_command(image_entrypoint: Sequence[str] | None, image_cmd: Sequence[
     return ep + cmd
 
 
+def container_hostname(spec_hostname: str | None, container_id: str, network_mode: str | None,
+                       uts_mode: str | None) -> str:
+    """The hostname a container gets, as Docker picks it: the one asked for; else the host's when the
+    container shares the host's UTS namespace or network (``docker run --network host`` reports the host's
+    name); else the first 12 hex digits of its id."""
+    if spec_hostname:
+        return spec_hostname
+    if uts_mode == "host" or network_mode == "host":
+        import socket
+
+        return socket.gethostname()
+    return container_id[:12]
+
+
 def merge_env(image_env: Sequence[str], env: Mapping[str, str], hostname: str | None = None,
               tty: bool = False) -> list[str]:
     """The image's "K=V" list overridden by the spec, with PATH, HOSTNAME and (with a TTY) TERM=xterm as

@@ -26,14 +26,13 @@ from runtime.containers.status import try_own
 
 
 @contextmanager
-def cgroup_head_start(root: Path, container_id: str, container_dir: Path) -> Iterator[None]:
+def cgroup_head_start(cgroups: ContainerCgroups, container_dir: Path) -> Iterator[None]:
     """Around the engine's start request: the block's normal end means the container started."""
     if not _unowned(container_dir):
         # A previous run's supervisor is still in its cleanup (which removes the cgroups and kills what is
         # in them), or the container is gone: nothing of the new run may exist before it is done.
         yield
         return
-    cgroups = ContainerCgroups(root, container_id)
     # In a thread, while this one asks the launcher: only a head start, so a failure is left to the
     # supervisor, which makes the directories itself and reports what fails, with its step.
     priming = cgroups.prime_attach(make_dirs_first=True)

@@ -58,7 +58,9 @@ class SpawnError(Exception):
 def namespace_flags(plan: LaunchPlan) -> int:
     """The namespaces PID 1 unshares first thing. Not the PID namespace (``_fork_pid1`` made it) nor the
     cgroup namespace (``_enter_cgroup``, once PID 1 is in its cgroup)."""
-    flags = sc.CLONE_NEWNS | sc.CLONE_NEWUTS
+    flags = sc.CLONE_NEWNS
+    if not plan.uts_host:
+        flags |= sc.CLONE_NEWUTS
     if plan.network == "none":
         flags |= sc.CLONE_NEWNET
     if not plan.ipc_ns:
@@ -305,6 +307,8 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
             mounts.bind_etc_file(merged, container_path, host_path)
 
     def names() -> None:
+        if plan.uts_host:
+            return  # the host's UTS namespace: its names are the host's, not ours to change
         if plan.hostname:
             sc.sethostname(plan.hostname)
         if plan.domainname:
@@ -338,18 +342,20 @@ def _steps(plan: LaunchPlan, attached_r: int, cgroup_dirs: dict[str, str], stdio
          lambda: state.__setitem__("keep", security.limit_bounding_set(plan.capabilities))),
         # Everything above only prepares the mount namespace and this process; from here on the container's
         # limits must hold, and the cgroup namespace must be rooted at the container's cgroup.
-        ("cgroup", lambda: _enter_cgroup(attached_r)),
+        ("cgroup", lambda: _enter_cgroup(attached_r, plan.cgroupns_host)),
         ("capabilities", lambda: security.become_user(state["user"], state["keep"],  # type: ignore[arg-type]
                                                       plan.no_new_privs)),
     ]
 
 
-def _enter_cgroup(attached_r: int) -> None:
+def _enter_cgroup(attached_r: int, host_namespace: bool = False) -> None:
     """Wait until the supervisor has put this process in the container's cgroups, then unshare the cgroup
-    namespace (its root is the cgroup of the unsharing process, so this must come after the move)."""
+    namespace (its root is the cgroup of the unsharing process, so this must come after the move), unless
+    the container keeps the host's (``cgroup: host``: /proc/self/cgroup shows the full host path)."""
     _await_sync(attached_r, _ATTACHED)
     os.close(attached_r)
-    sc.unshare(sc.CLONE_NEWCGROUP)
+    if not host_namespace:
+        sc.unshare(sc.CLONE_NEWCGROUP)
 
 
 def _await_sync(attached_r: int, expected: bytes) -> None:

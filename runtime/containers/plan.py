@@ -67,6 +67,9 @@ class LaunchPlan:
     dns_resolver: bool = False  # serve 127.0.0.11 in that netns (a bridge container's own netns only)
     pid_ns: str = ""  # "" private, "host", or /proc/<pid>/ns/pid of another container
     ipc_ns: str = ""  # same for ipc
+    uts_host: bool = False  # keep the host's UTS namespace (uts: host): no hostname of its own
+    cgroupns_host: bool = False  # keep the host's cgroup namespace (cgroup: host)
+    cgroup_parent: str = ""  # the user's parent cgroup (relative to each hierarchy); "" is the root's own
     limits: dict[str, object] = field(default_factory=dict)  # cgroups.Limits fields
     tty: bool = False
     console_size: list[int] | None = None  # [rows, columns] of the pty at start (the user's window)

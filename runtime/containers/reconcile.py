@@ -66,13 +66,23 @@ def _settle(root: Path, container_id: str, container_dir: Path, st: RunStatus, c
     st.pid = st.pid_start = 0
     st.error = st.error or ("the host rebooted" if st.boot_id != current_boot else
                             "the container's supervisor was killed")
-    cgroups = ContainerCgroups(root, container_id)
+    cgroups = ContainerCgroups(root, container_id, _cgroup_parent(container_dir))
     try:
         cgroups.remove()
     except OSError:
         pass
     st.save(container_dir)
     return st
+
+
+def _cgroup_parent(container_dir: Path) -> str:
+    """The container's cgroup_parent, from the plan its supervisor ran ("" when there is none to read)."""
+    from runtime.containers.plan import LaunchPlan
+
+    try:
+        return LaunchPlan.load(container_dir).cgroup_parent
+    except (OSError, ValueError, TypeError):
+        return ""
 
 
 def check_boot(root: Path, container_ids: list[str]) -> None:

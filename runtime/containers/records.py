@@ -50,6 +50,10 @@ class ContainerRecord:
     ports: list[PortBinding]
 
 
+BLOCK_IO_LISTS = ("blkio_weight_device", "device_read_bps", "device_write_bps", "device_read_iops",
+                  "device_write_iops")
+
+
 def spec_to_json(spec: ContainerSpec) -> str:
     return json.dumps(asdict(spec))
 
@@ -57,7 +61,10 @@ def spec_to_json(spec: ContainerSpec) -> str:
 def spec_from_json(text: str) -> ContainerSpec:
     raw: dict[str, Any] = json.loads(text)
     raw["mounts"] = [Mount(**m) for m in raw.get("mounts", [])]
-    raw["resources"] = Resources(**raw.get("resources", {}))
+    resources = raw.get("resources", {})
+    for key in BLOCK_IO_LISTS:
+        resources[key] = [tuple(entry) for entry in resources.get(key, [])]
+    raw["resources"] = Resources(**resources)
     raw["restart"] = RestartPolicy(**raw.get("restart", {}))
     raw["ulimits"] = [Ulimit(**u) for u in raw.get("ulimits", [])]
     raw["ports"] = [PortBinding(**p) for p in raw.get("ports", [])]

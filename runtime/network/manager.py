@@ -22,6 +22,7 @@ from pathlib import Path
 
 from runtime import filelock, naming
 from runtime.api import ContainerSpec, EndpointSpec, EndpointState, NetworkInfo, NetworkSpec, PortBinding
+from runtime.containers.defaults import container_hostname
 from runtime.errors import Conflict, InvalidSpec, NetworkError, NotFound, RuntimeErrorBase
 from runtime.network import bridge, etcfiles, ipam, netns, ports, teardown
 from runtime.network.firewall import Firewall, enable_ip_forward, forget_udp_flows
@@ -392,16 +393,14 @@ class NetworkManager:
             if mode == "bridge":
                 self._restore(container_id)
             return self._current(container_id, spec)
-        hostname = spec.hostname or container_id[:12]
+        hostname = container_hostname(spec.hostname, container_id, mode, spec.uts_mode)
         host_conf = etcfiles.host_resolv_conf()
         cdir = self.container_dir(container_id)
         if mode == "host":
             files = {"/etc/hostname": cdir / "hostname", "/etc/hosts": cdir / "hosts",
                      "/etc/resolv.conf": cdir / "resolv.conf"}
             cdir.mkdir(parents=True, exist_ok=True)
-            import socket
-
-            etcfiles.write_in_place(files["/etc/hostname"], (spec.hostname or socket.gethostname()) + "\n")
+            etcfiles.write_in_place(files["/etc/hostname"], hostname + "\n")
             hosts = Path("/etc/hosts").read_text() if Path("/etc/hosts").exists() else etcfiles.HOSTS_HEADER
             hosts += "".join(f"{ip}\t{name}\n" for name, ip in spec.extra_hosts if ip != "host-gateway")
             etcfiles.write_in_place(files["/etc/hosts"], hosts)

@@ -19,6 +19,7 @@ from pathlib import Path
 from runtime.api import (
     ContainerSpec,
     ContainerState,
+    ContainerStats,
     EndpointSpec,
     ExecSpec,
     HealthLogEntry,
@@ -69,6 +70,7 @@ class FakeEngine:
         self.exec_exit: dict[str, int] = {}  # container name -> the exit code of its execs (default 0)
         self.start_delay: dict[str, float] = {}
         self.logs: dict[str, list[LogRecord]] = {}
+        self.stats: dict[str, ContainerStats] = {}  # container name -> what container_stats returns
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._counter = 0
@@ -262,6 +264,16 @@ class FakeEngine:
 
     def container_top(self, ref: str) -> list[dict[str, str]]:
         return [{"UID": "root", "PID": "1", "CMD": "sh"}]
+
+    def container_stats(self, ref: str) -> ContainerStats:
+        """Scripted: ``stats[name]`` when set, else zeros (running ones with a pid and a memory limit)."""
+        c = self._find(ref)
+        scripted = self.stats.get(c.name)
+        if scripted is not None:
+            return scripted
+        if c.status not in ("running", "paused"):
+            return ContainerStats(id=c.id, name=c.name)
+        return ContainerStats(id=c.id, name=c.name, running=True, online_cpus=1, memory_limit=1 << 30, pids=1)
 
     # --------------------------------------------------------------------------------------- networks
     def network_create(self, spec: NetworkSpec) -> NetworkInfo:

@@ -85,6 +85,13 @@ def _container_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER")
 
 
+def _stats_flags(p: argparse.ArgumentParser) -> None:
+    from compose.cli.commands.stats import add_stats_flags
+
+    add_stats_flags(p)
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
 def _port_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("container", metavar="CONTAINER", help="the container (name or id)")
     p.add_argument("private_port", nargs="?", default=None, metavar="PRIVATE_PORT[/PROTO]",
@@ -117,6 +124,8 @@ def _add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     p.add_argument("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     p.add_argument("--privileged", action="store_true", help="give extended privileges to this container")
     p.add_argument("--device", action="append", default=[], help="add a host device (HOST[:CONTAINER[:rwm]])")
+    p.add_argument("--device-cgroup-rule", action="append", default=[],
+                   help="add a rule to the cgroup allowed devices list (e.g. 'c 1:3 mr')")
     p.add_argument("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
     p.add_argument("-m", "--memory", default=None, help="memory limit (e.g. 64m)")
     p.add_argument("--memory-reservation", default=None, help="memory soft limit")
@@ -126,6 +135,8 @@ def _add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     p.add_argument("--cpuset-cpus", default=None, help="CPUs in which to allow execution (0-3, 0,1)")
     p.add_argument("--cpuset-mems", default=None, help="memory nodes in which to allow execution")
     p.add_argument("--pids-limit", type=int, default=None, help="tune the container pids limit (-1: unlimited)")
+    p.add_argument("--memory-swappiness", type=int, default=None, help="tune container memory swappiness (0 to 100)")
+    p.add_argument("--oom-kill-disable", action="store_true", help="disable OOM killer")
     p.add_argument("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
     p.add_argument("--sysctl", action="append", default=[], help="sysctl options (KEY=VALUE)")
     p.add_argument("--oom-score-adj", type=int, default=None, help="tune the host's OOM preferences")
@@ -151,6 +162,10 @@ def _add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     p.add_argument("--add-host", action="append", default=[], help="add a custom host-to-IP mapping (host:ip)")
     p.add_argument("--pid", default=None, help="PID namespace to use (host, container:NAME)")
     p.add_argument("--ipc", default=None, help="IPC mode to use (private, shareable, host, container:NAME)")
+    p.add_argument("--uts", default=None, help="UTS namespace to use (host)")
+    p.add_argument("--cgroupns", default=None, choices=("host", "private"), help="cgroup namespace to use")
+    p.add_argument("--cgroup-parent", default=None, help="optional parent cgroup for the container")
+    p.add_argument("--userns", default=None, help="user namespace to use (host)")
     p.add_argument("--log-opt", action="append", default=[], help="log driver options (max-size, max-file)")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
@@ -182,6 +197,7 @@ _SUBCOMMAND_PARSERS: tuple[tuple[str, str, list[str], Callable[[argparse.Argumen
     ("logs", "Fetch the logs of a container", [], _logs_flags),
     ("exec", "Execute a command in a running container", [], _exec_flags),
     ("top", "Display the running processes of a container", [], _container_flag),
+    ("stats", "Display a live stream of container(s) resource usage statistics", [], _stats_flags),
     ("wait", "Block until one or more containers stop, then print their exit codes", [], _containers),
     ("port", "List port mappings or a specific mapping for the container", [], _port_flags),
     ("prune", "Remove all stopped containers", [], _prune_flags),
@@ -400,6 +416,7 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
     import shlex
 
     from runtime.api import ContainerSpec, EndpointSpec, Resources
+    from runtime.errors import InvalidSpec
 
     env = _env_files(args.env_file)
     env.update(_key_values(args.env, "env", environ))
@@ -407,6 +424,9 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
     entrypoint = None
     if args.entrypoint is not None:
         entrypoint = shlex.split(args.entrypoint) if args.entrypoint else []
+    if args.userns not in (None, "", "host"):
+        raise InvalidSpec(f"invalid user namespace mode {args.userns!r}",
+                          hint='the only mode is "host": hoist never remaps users')
     networks = []
     if args.network not in ("bridge", "none", "host", "default") and not args.network.startswith("container:"):
         networks = [EndpointSpec(network=args.network, aliases=list(args.network_alias))]
@@ -419,7 +439,9 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
                             memory_reservation=parse_size(args.memory_reservation, "--memory-reservation"),
                             memory_swap=parse_size(args.memory_swap, "--memory-swap"), cpus=args.cpus,
                             cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus, cpuset_mems=args.cpuset_mems,
-                            pids_limit=args.pids_limit),
+                            pids_limit=args.pids_limit,
+                            mem_swappiness=args.memory_swappiness if args.memory_swappiness != -1 else None,
+                            oom_kill_disable=args.oom_kill_disable),
         cap_add=args.cap_add, cap_drop=args.cap_drop, privileged=args.privileged, security_opt=args.security_opt,
         ulimits=_ulimits(args.ulimit), sysctls=_key_values(args.sysctl, "sysctl"),
         oom_score_adj=args.oom_score_adj, init=args.init, shm_size=parse_size(args.shm_size, "--shm-size"),
@@ -432,7 +454,9 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
         networks=networks, ports=_ports(args.publish), dns=args.dns, dns_search=args.dns_search,
         dns_opt=args.dns_option,
         extra_hosts=[tuple(h.replace("=", ":", 1).split(":", 1)) for h in args.add_host],  # type: ignore[misc]
-        pid_mode=args.pid, ipc_mode=args.ipc, devices=list(args.device),
+        pid_mode=args.pid, ipc_mode=args.ipc, uts_mode=args.uts, cgroupns_mode=args.cgroupns,
+        cgroup_parent=args.cgroup_parent, devices=list(args.device),
+        device_cgroup_rules=list(args.device_cgroup_rule),
         log_max_size=parse_size(log_opts.get("max-size"), "max-size"),
         log_max_files=int(log_opts.get("max-file", "1")))
 
@@ -724,6 +748,23 @@ def _cmd_top(engine: Any, args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['UID']:<8} {r['PID']:<8} {r['PPID']:<8} {r['CMD']}")
     return 0
+
+
+def _cmd_stats(engine: Any, args: argparse.Namespace) -> int:
+    """docker stats: the named containers (stopped ones too), else the running ones (all with -a)."""
+    from compose.cli import statsview
+
+    statsview.render([], args.format)  # a bad --format fails before the first second of sampling
+    if args.containers:
+        named = [(ref, ref) for ref in args.containers]
+
+        def targets() -> list[tuple[str, str]]:
+            return named
+    else:
+        def targets() -> list[tuple[str, str]]:
+            return [(s.id, s.id) for s in engine.container_list(all=args.all)]
+
+    return statsview.show(engine, targets, no_stream=args.no_stream, fmt=args.format, trunc=not args.no_trunc)
 
 
 def _cmd_prune(engine: Any, args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def test_a_start_that_fails_in_the_supervisor_leaves_no_cgroups(engine, busybox_
 def test_a_request_that_fails_takes_the_head_start_away(engine, busybox_image, unique_id):
     cid, cgroups = _created(engine, busybox_image, f"hr{unique_id}", ["true"])
     with pytest.raises(ConnectionRefusedError):
-        with cgroup_head_start(engine.root, cid, engine.container_dir(cid)):
+        with cgroup_head_start(cgroups, engine.container_dir(cid)):
             wait_for(cgroups.exists, what="the head start's directories")
             raise ConnectionRefusedError("as if the launcher could not be reached")
     assert not cgroups.exists()
@@ -44,7 +44,7 @@ def test_nothing_is_made_while_a_supervisor_owns_the_container(engine, busybox_i
     held = try_own(engine.container_dir(cid))  # a previous run's supervisor in its cleanup
     assert held is not None
     try:
-        with cgroup_head_start(engine.root, cid, engine.container_dir(cid)):
+        with cgroup_head_start(cgroups, engine.container_dir(cid)):
             assert not cgroups.exists()
     finally:
         os.close(held)
@@ -57,7 +57,7 @@ def test_a_failed_request_leaves_the_cgroups_of_a_supervisor_that_owns_them(engi
     held = None
     try:
         with pytest.raises(ConnectionRefusedError):
-            with cgroup_head_start(engine.root, cid, cdir):
+            with cgroup_head_start(cgroups, cdir):
                 wait_for(cgroups.exists, what="the head start's directories")
                 held = try_own(cdir)  # a concurrent start's supervisor took the container meanwhile
                 assert held is not None
@@ -73,7 +73,7 @@ def test_a_container_removed_meanwhile_leaves_no_cgroups(engine, busybox_image, 
     cid, cgroups = _created(engine, busybox_image, f"hm{unique_id}", ["true"])
     cdir = engine.container_dir(cid)
     with pytest.raises(SetupError):
-        with cgroup_head_start(engine.root, cid, cdir):
+        with cgroup_head_start(cgroups, cdir):
             wait_for(cgroups.exists, what="the head start's directories")
             # A concurrent rm whose cgroup removal came before these directories were made: only its
             # last step, the container's directory going, is left to see.

@@ -157,3 +157,46 @@ def test_secrets_and_configs_become_read_only_binds(tmp_path) -> None:  # type: 
     assert open(mounts["/run/secrets/tok"].source).read() == "s3cret"
     assert open(mounts["/etc/app.conf"].source).read() == "a=1"
     assert (tmp_path / "secrets").stat().st_mode & 0o777 == 0o700
+
+
+def test_uts_cgroup_and_cgroup_parent_reach_the_spec() -> None:
+    p = project({"web": {"image": "busybox", "uts": "host", "cgroup": "host", "cgroup_parent": "apps",
+                         "userns_mode": "host"}})
+    spec = convert.container_spec(p, p.services["web"], 1, config_hash="x")
+    assert (spec.uts_mode, spec.cgroupns_mode, spec.cgroup_parent) == ("host", "host", "apps")
+
+
+def test_a_userns_mode_other_than_host_is_refused() -> None:
+    p = project({"web": {"image": "busybox", "userns_mode": "private"}})
+    with pytest.raises(ConfigError, match='userns_mode "private" is not supported'):
+        convert.container_spec(p, p.services["web"], 1, config_hash="x")
+
+
+def test_external_links_join_the_links() -> None:
+    p = project({"web": {"image": "busybox", "links": ["db:database"],
+                         "external_links": ["other-cache-1:cache", "legacy"]},
+                 "db": {"image": "busybox"}})
+    spec = convert.container_spec(p, p.services["web"], 1, config_hash="x")
+    assert spec.links == [("shop-db-1", "database"), ("other-cache-1", "cache"), ("legacy", "legacy")]
+
+
+def test_cgroup_v1_extras_reach_the_spec() -> None:
+    p = project({"web": {"image": "busybox", "mem_swappiness": 10, "oom_kill_disable": True,
+                         "device_cgroup_rules": ["c 10:237 rwm"]},
+                 "db": {"image": "busybox", "mem_swappiness": -1}})
+    web = convert.container_spec(p, p.services["web"], 1, config_hash="x")
+    assert (web.resources.mem_swappiness, web.resources.oom_kill_disable) == (10, True)
+    assert web.device_cgroup_rules == ["c 10:237 rwm"]
+    db = convert.container_spec(p, p.services["db"], 1, config_hash="x")
+    assert (db.resources.mem_swappiness, db.resources.oom_kill_disable, db.device_cgroup_rules) == (None, False, [])
+
+
+def test_blkio_config_reaches_the_spec_with_units_parsed() -> None:
+    p = project({"web": {"image": "busybox", "blkio_config": {
+        "weight": 300, "weight_device": [{"path": "/dev/vda", "weight": 400}],
+        "device_read_bps": [{"path": "/dev/vda", "rate": "12mb"}],
+        "device_write_iops": [{"path": "/dev/vda", "rate": 120}]}}})
+    r = convert.container_spec(p, p.services["web"], 1, config_hash="x").resources
+    assert r.blkio_weight == 300 and r.blkio_weight_device == [("/dev/vda", 400)]
+    assert r.device_read_bps == [("/dev/vda", 12 << 20)] and r.device_write_iops == [("/dev/vda", 120)]
+    assert r.device_write_bps == [] and r.device_read_iops == []
