@@ -370,6 +370,7 @@ def container_spec(project: Project, service: Service, number: int, *, config_ha
         hostname=service.hostname,
         domainname=service.domainname,
         labels=labels,
+        annotations=dict(service.annotations),
         mounts=mounts,
         read_only=service.read_only,
         resources=_resources(service),

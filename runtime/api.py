@@ -173,6 +173,7 @@ class ContainerSpec:
     hostname: str | None = None
     domainname: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)  # OCI annotations (inspect: HostConfig.Annotations)
     mounts: list[Mount] = field(default_factory=list)
     read_only: bool = False
     resources: Resources = field(default_factory=Resources)

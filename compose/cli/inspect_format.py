@@ -55,6 +55,7 @@ def container_to_docker(s: Any) -> dict[str, Any]:
             "CgroupParent": spec.cgroup_parent or "", "UsernsMode": "",
             "MemorySwappiness": r.mem_swappiness, "OomKillDisable": r.oom_kill_disable,
             "DeviceCgroupRules": spec.device_cgroup_rules or None,
+            "Annotations": spec.annotations or None,
             "Ulimits": [{"Name": u.name, "Soft": u.soft, "Hard": u.hard} for u in spec.ulimits],
         }
         out["Mounts"] = [{"Type": m.type, "Source": m.source, "Destination": m.target, "RW": not m.read_only,

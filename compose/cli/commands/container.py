@@ -111,6 +111,8 @@ def _add_create_flags(p: argparse.ArgumentParser, run: bool) -> None:
     p.add_argument("-e", "--env", action="append", default=[], help="set environment variables (KEY=VALUE)")
     p.add_argument("--env-file", action="append", default=[], help="read a file of environment variables")
     p.add_argument("-l", "--label", action="append", default=[], help="set metadata (KEY=VALUE)")
+    p.add_argument("--annotation", action="append", default=[],
+                   help="add an annotation to the container, passed through to the runtime (KEY=VALUE)")
     p.add_argument("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
     p.add_argument("-u", "--user", default=None, help="username or UID (format: <name|uid>[:<group|gid>])")
     p.add_argument("--group-add", action="append", default=[], help="add additional groups to join")
@@ -434,6 +436,7 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
         name=args.name, image=args.image, entrypoint=entrypoint, command=list(args.command) or None,
         env=env, working_dir=args.workdir, user=args.user, group_add=args.group_add, hostname=args.hostname,
         domainname=args.domainname, labels=_key_values(args.label, "label"),
+        annotations=_key_values(args.annotation, "annotation"),
         mounts=_volumes(args.volume) + _tmpfs(args.tmpfs), read_only=args.read_only,
         resources=Resources(memory=parse_size(args.memory, "--memory"),
                             memory_reservation=parse_size(args.memory_reservation, "--memory-reservation"),

@@ -200,3 +200,9 @@ def test_blkio_config_reaches_the_spec_with_units_parsed() -> None:
     assert r.blkio_weight == 300 and r.blkio_weight_device == [("/dev/vda", 400)]
     assert r.device_read_bps == [("/dev/vda", 12 << 20)] and r.device_write_iops == [("/dev/vda", 120)]
     assert r.device_write_bps == [] and r.device_read_iops == []
+
+
+def test_annotations_reach_the_spec() -> None:
+    p = project({"web": {"image": "busybox", "annotations": {"com.example.team": "a", "empty": ""}}})
+    spec = convert.container_spec(p, p.services["web"], 1, config_hash="x")
+    assert spec.annotations == {"com.example.team": "a", "empty": ""}
