@@ -129,9 +129,12 @@ def inherit_anonymous_volumes(spec: ContainerSpec, inherited: dict[str, str],
 class Orchestrator:
     def __init__(self, engine: EngineAPI, project_name: str, project: Project | None = None, *,
                  sink: ev.Sink | None = None, parallel: int = -1, state_dir: Path | None = None,
-                 outline: ProjectOutline | None = None, dry_run: bool = False) -> None:
+                 outline: ProjectOutline | None = None, dry_run: bool = False,
+                 configs_dir: Path | None = None) -> None:
         """``outline`` stands in for ``project`` where only service names and grace periods are needed
-        (`down` without --rmi); with a project it is derived from it."""
+        (`down` without --rmi); with a project it is derived from it. ``configs_dir``: where the configs
+        behind the containers' hashes are read from (compose/configdiff.py), by default under ``state_dir``
+        (a dry run, which has none, reads them from the real one)."""
         self.engine = engine
         self.name = project_name
         self.project = project
@@ -139,6 +142,7 @@ class Orchestrator:
         self.report = ev.Reporter(sink or ev.NullSink())
         self.parallel = parallel
         self.state_dir = state_dir
+        self.configs_dir = configs_dir or state_dir
         self.dry_run = dry_run  # the engine changes nothing (compose/dryrun.py): no condition is waited for
         self._images: dict[str, ImageInfo | None] = {}
         self._said: set[tuple[str, ...]] = set()
@@ -249,10 +253,33 @@ class Orchestrator:
         named = set(opts.services) or set(selected)
         forced = (named if opts.force_recreate else set()) | \
             ((set(selected) - named) if opts.always_recreate_deps else set())
-        plan = make_plan(self.desired(selected, opts.scale), observed,
+        desired = self.desired(selected, opts.scale)
+        plan = make_plan(desired, observed,
                          Options(bool(forced), opts.no_recreate, opts.start, force_services=frozenset(forced)),
                          known_services=self._known_services())
+        if plan.changes and self.configs_dir is not None:
+            self._explain_recreates(plan, project)
+        if self.state_dir is not None:
+            from compose import configdiff
+
+            # The configs that neither a container nor the model has any more (one directory listing).
+            configdiff.prune(self.state_dir, {c.labels.get(L.CONFIG_HASH, "") for c in observed} |
+                             {d.config_hash for d in desired.values()})
         return selected, plan
+
+    def _explain_recreates(self, plan: Plan, project: Project) -> None:
+        """Name the keys that changed in each "configuration changed" recreate (compose/configdiff.py)."""
+        import dataclasses
+
+        from compose import configdiff
+
+        for service_plan in plan.services.values():
+            for i, action in enumerate(service_plan.actions):
+                if action.kind == "recreate" and action.container is not None:
+                    reason = configdiff.explain(action.reason, self.configs_dir,
+                                                action.container.labels.get(L.CONFIG_HASH),
+                                                project.document["services"][service_plan.service])
+                    service_plan.actions[i] = dataclasses.replace(action, reason=reason)
 
     # --------------------------------------------------------------------------------------------- up
     def up(self, opts: UpOptions, *, cancel: threading.Event | None = None) -> UpResult:
@@ -408,8 +435,13 @@ class Orchestrator:
         project = self._require_project()
         info = self._image(convert.image_name(project, svc))
         image_config = info.config if info else None
-        spec = convert.container_spec(project, svc, number, config_hash=project.service_hash(svc.name),
+        config_hash = project.service_hash(svc.name)
+        spec = convert.container_spec(project, svc, number, config_hash=config_hash,
                                       image_config=image_config, state_dir=self.state_dir)
+        if self.state_dir is not None:
+            from compose import configdiff
+
+            configdiff.remember(self.state_dir, config_hash, project.document["services"][svc.name])
         if inherited_volumes:
             spec = inherit_anonymous_volumes(spec, inherited_volumes,
                                              image_config.volumes if image_config else [])

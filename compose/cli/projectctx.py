@@ -40,6 +40,7 @@ class ProjectContext:
         from compose.orchestrator import Orchestrator
 
         state_dir: Path | None = self.root / "compose" / self.name
+        configs_dir = state_dir
         dry_run = bool(getattr(self.args, "dry_run", False))
         if dry_run:  # the engine is a DryRunEngine (open_engine): the state files stay too
             from compose.dryrun import DryRunSink
@@ -47,7 +48,7 @@ class ProjectContext:
             state_dir, sink = None, DryRunSink(sink) if sink is not None else None
         return Orchestrator(self.engine, self.name, self.project, sink=sink,
                             parallel=getattr(self.args, "parallel", -1), state_dir=state_dir, outline=self.outline,
-                            dry_run=dry_run)
+                            dry_run=dry_run, configs_dir=configs_dir)
 
     def require_project(self) -> Project:
         if self.project is None:
