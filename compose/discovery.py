@@ -100,10 +100,10 @@ def _split_files(value: str, environ: Mapping[str, str]) -> list[str]:
     return [f for f in value.split(separator) if f]
 
 
-def _read_env(paths: list[str], os_env: Mapping[str, str]) -> dict[str, str]:
+def _read_env(paths: list[str], os_env: Mapping[str, str], warnings: list[str]) -> dict[str, str]:
     from compose.dotenv import read_env_files
 
-    return read_env_files(paths, os_env.get)
+    return read_env_files(paths, os_env.get, warn=warnings.append)
 
 
 def discover(*, files: list[str] | None = None, project_directory: str | None = None,
@@ -133,7 +133,8 @@ def discover(*, files: list[str] | None = None, project_directory: str | None = 
                      for p in os_env["COMPOSE_ENV_FILES"].split(",") if p]
     else:
         env_paths = _default_env_file(base_dir, os_env)
-    dotenv = _read_env(env_paths, os_env)
+    env_warnings: list[str] = []
+    dotenv = _read_env(env_paths, os_env, env_warnings)
     variables = {**dotenv, **os_env}
 
     if not files:
@@ -147,7 +148,8 @@ def discover(*, files: list[str] | None = None, project_directory: str | None = 
             if not env_files and not project_directory and found_dir != base_dir:
                 # The compose file lives in a parent directory: its .env is the project's.
                 env_paths = _default_env_file(found_dir, os_env)
-                dotenv = _read_env(env_paths, os_env)
+                env_warnings = []
+                dotenv = _read_env(env_paths, os_env, env_warnings)
                 variables = {**dotenv, **os_env}
     files = [f if f == STDIN else os.path.abspath(os.path.join(cwd, f)) for f in files]
     for f in files:
@@ -174,7 +176,7 @@ def discover(*, files: list[str] | None = None, project_directory: str | None = 
         name = validate_project_name(variables["COMPOSE_PROJECT_NAME"], "COMPOSE_PROJECT_NAME")
 
     return Discovered(files=files, working_dir=working_dir, environ=variables, env_files=env_paths,
-                      profiles=active, project_name=name, warnings=warnings)
+                      profiles=active, project_name=name, warnings=warnings + env_warnings)
 
 
 def _default_env_file(directory: str, os_env: Mapping[str, str]) -> list[str]:

@@ -21,9 +21,11 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v
 
 
 def parse_dotenv(text: str, lookup: Callable[[str], str | None] | None = None, *,
-                 filename: str = "", base: Mapping[str, str] | None = None) -> dict[str, str]:
+                 filename: str = "", base: Mapping[str, str] | None = None,
+                 warn: Callable[[str], None] | None = None) -> dict[str, str]:
     """Parse ``text``. ``lookup`` is the OS/project environment; ``base`` holds values of earlier env files,
-    visible to ``${...}`` references after the OS environment."""
+    visible to ``${...}`` references after the OS environment. ``warn`` hears of every unset variable a
+    value refers to: compose silently makes ``PASSWORD=abc$def`` "abc", a classic way to lose half a secret."""
     lookup = lookup or (lambda _name: None)
     result: dict[str, str] = {}
     earlier = dict(base or {})
@@ -58,7 +60,14 @@ def parse_dotenv(text: str, lookup: Callable[[str], str | None] | None = None, *
                 result[key] = value
             pos = eol + 1
             continue
-        value, pos = _value(text, value_start, resolve, filename, line_no)
+        on_unset = None
+        if warn is not None:
+            def on_unset(name: str, key: str = key, line_no: int = line_no) -> None:
+                assert warn is not None
+                where = f"{filename}:{line_no}" if filename else f"line {line_no}"
+                warn(f'{where}: {key}: the "{name}" variable is not set, so "${name}" became an empty string; '
+                     "write $$ for a literal $, or single-quote the value")
+        value, pos = _value(text, value_start, resolve, filename, line_no, on_unset)
         if key[:1].isdigit():
             continue  # compose-go drops keys that start with a digit (no variable can have that name)
         result[key] = value
@@ -90,7 +99,7 @@ def _key(text: str, start: int, eol: int, filename: str, line_no: int) -> tuple[
 
 
 def _value(text: str, start: int, resolve: Callable[[str], str | None], filename: str,
-           line_no: int) -> tuple[str, int]:
+           line_no: int, on_unset: Callable[[str], None] | None = None) -> tuple[str, int]:
     """The value starting at ``start`` and the index of the next line."""
     n = len(text)
     while start < n and text[start] in " \t":
@@ -109,7 +118,7 @@ def _value(text: str, start: int, resolve: Callable[[str], str | None], filename
         next_pos = n if eol < 0 else eol + 1
         if quote == "'":
             return raw.replace("\\'", "'"), next_pos
-        return _expand(_unescape_double(raw), resolve, filename, line_no), next_pos
+        return _expand(_unescape_double(raw), resolve, filename, line_no, on_unset), next_pos
     eol = text.find("\n", start)
     eol = n if eol < 0 else eol
     raw = text[start:eol]
@@ -117,7 +126,7 @@ def _value(text: str, start: int, resolve: Callable[[str], str | None], filename
         if c == "#" and i > 0 and raw[i - 1] in " \t":
             raw = raw[:i]
             break
-    return _expand(raw.strip(), resolve, filename, line_no), eol + 1
+    return _expand(raw.strip(), resolve, filename, line_no, on_unset), eol + 1
 
 
 def _unescape_double(raw: str) -> str:
@@ -151,9 +160,10 @@ def _unescape_double(raw: str) -> str:
     return "".join(out)
 
 
-def _expand(value: str, resolve: Callable[[str], str | None], filename: str, line_no: int) -> str:
+def _expand(value: str, resolve: Callable[[str], str | None], filename: str, line_no: int,
+            on_unset: Callable[[str], None] | None = None) -> str:
     try:
-        return substitute(value, resolve)
+        return substitute(value, resolve, on_unset)
     except (TemplateError, MissingRequired) as exc:
         raise EnvFileError(f"line {line_no}: {exc}", location=Location(filename or None, line_no)) from None
 
@@ -170,7 +180,8 @@ def parse_raw(text: str) -> dict[str, str]:
 
 
 def read_env_file(path: str | Path, lookup: Callable[[str], str | None] | None = None, *,
-                  base: Mapping[str, str] | None = None, raw: bool = False) -> dict[str, str]:
+                  base: Mapping[str, str] | None = None, raw: bool = False,
+                  warn: Callable[[str], None] | None = None) -> dict[str, str]:
     """Read and parse one env file; a missing or unreadable file is an EnvFileError naming it."""
     from compose.loadcache import record_read
 
@@ -185,12 +196,13 @@ def read_env_file(path: str | Path, lookup: Callable[[str], str | None] | None =
         raise EnvFileError(f"cannot read env file {path}: {exc}", location=Location(str(path))) from None
     if raw:
         return parse_raw(text)
-    return parse_dotenv(text, lookup, filename=str(path), base=base)
+    return parse_dotenv(text, lookup, filename=str(path), base=base, warn=warn)
 
 
-def read_env_files(paths: list[str], lookup: Callable[[str], str | None] | None = None) -> dict[str, str]:
+def read_env_files(paths: list[str], lookup: Callable[[str], str | None] | None = None, *,
+                   warn: Callable[[str], None] | None = None) -> dict[str, str]:
     """Several env files: later files override earlier ones and see their values."""
     values: dict[str, str] = {}
     for path in paths:
-        values.update(read_env_file(path, lookup, base=values))
+        values.update(read_env_file(path, lookup, base=values, warn=warn))
     return values

@@ -84,6 +84,7 @@ class NormalizeOptions:
     resolve_environment: bool = True  # merge env_file / label_file contents into environment / labels
     consistency: bool = True  # cross-attribute checks compose skips with --no-consistency
     home: str | None = None
+    warn: Callable[[str], None] | None = None  # hears of env_file values that refer to unset variables
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -524,7 +525,7 @@ class Normalizer:
                     return value
 
                 read = read_env_file(path, lookup, base={k: v for k, v in values.items() if v is not None},
-                                     raw=entry.get("format") == "raw")
+                                     raw=entry.get("format") == "raw", warn=self.o.warn)
                 values.update(read)
             environment = dict(values)
             for k, v in (out.get("environment") or {}).items():

@@ -242,7 +242,7 @@ def load_document(options: LoadOptions) -> LoadedDocument:
     norm_options = NormalizeOptions(project_name=name, working_dir=found.working_dir, environ=environ,
                                     resolve_paths=options.resolve_paths, normalize=options.normalize,
                                     resolve_environment=options.resolve_environment,
-                                    consistency=options.consistency)
+                                    consistency=options.consistency, warn=pipeline.warn)
     canonical = canonicalize(active_doc, norm_options, sources)
     if options.consistency:
         for message in _check_references(canonical, sources):

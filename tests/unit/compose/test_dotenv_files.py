@@ -33,3 +33,27 @@ def test_multiline_double_quoted_and_dollar_escape() -> None:
 
 def test_crlf_and_bom() -> None:
     assert parse_dotenv("\ufeffA=1\r\nB=2\r\n") == {"A": "1", "B": "2"}
+
+
+def test_unset_references_are_warned_with_file_line_and_key(tmp_path: Path) -> None:
+    f = tmp_path / "app.env"
+    f.write_text("SET=1\nPASSWORD=abc$def\nQ=\"x${y}z\"\nS='lit$z'\nD=${MISSING:-fallback}\nE=$$ok\nR=${SET}\n")
+    warnings: list[str] = []
+    values = read_env_file(f, lambda _name: None, warn=warnings.append)
+    assert values == {"SET": "1", "PASSWORD": "abc", "Q": "xz", "S": "lit$z", "D": "fallback", "E": "$ok",
+                      "R": "1"}
+    assert warnings == [
+        f'{f}:2: PASSWORD: the "def" variable is not set, so "$def" became an empty string; write $$ for a '
+        "literal $, or single-quote the value",
+        f'{f}:3: Q: the "y" variable is not set, so "$y" became an empty string; write $$ for a literal $, '
+        "or single-quote the value"]
+
+
+def test_the_dotenv_warnings_reach_the_load(tmp_path: Path) -> None:
+    from compose.project import LoadOptions, load_document
+
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n    env_file: [vars.env]\n")
+    (tmp_path / ".env").write_text("PASSWORD=abc$def\n")
+    (tmp_path / "vars.env").write_text("TOKEN=t0k$en\n")
+    loaded = load_document(LoadOptions(cwd=str(tmp_path), environ={}))
+    assert [w.split(": ", 2)[1] for w in loaded.warnings if "is not set, so" in w] == ["PASSWORD", "TOKEN"]
