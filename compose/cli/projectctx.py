@@ -113,6 +113,14 @@ class LightContext:
         """Enabled and disabled services."""
         return self.outline.known if self.outline is not None else None
 
+    def check_services(self, names: Iterable[str]) -> None:
+        """A UsageError for the first name the project does not know (none without a compose file)."""
+        from compose.errors import UsageError
+
+        for name in names:
+            if self.known is not None and name not in self.known:
+                raise UsageError(f"no such service: {name}")
+
     def containers(self, *, services: Iterable[str] = (), oneoff: bool | None = False,
                    all: bool = True) -> list[ContainerState]:
         from compose.listing import project_containers

@@ -34,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from compose.summary import command_text, image_configs, ports_text, status_text, summary
 
     ctx = light_context(args)
-    for name in args.services:
-        if ctx.known is not None and name not in ctx.known:
-            raise UsageError(f"no such service: {name}")
+    ctx.check_services(args.services)
     statuses = set(args.status or [])
     services = set(args.services)
     for f in args.filter or []:

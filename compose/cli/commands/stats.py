@@ -25,12 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from compose.cli import statsview
     from compose.cli.projectctx import light_context
-    from compose.errors import UsageError
 
     ctx = light_context(args)
-    for name in args.services:
-        if ctx.known is not None and name not in ctx.known:
-            raise UsageError(f"no such service: {name}")
+    ctx.check_services(args.services)
     statsview.render([], args.format)  # a bad --format fails before the first second of sampling
 
     def targets() -> list[tuple[str, str]]:
