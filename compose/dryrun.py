@@ -24,7 +24,7 @@ PREFIX = "DRY-RUN MODE - "
 # Commands that honour --dry-run (their own way, or through DryRunEngine) or change nothing anyway.
 SIMULATED = ("up", "create", "down", "start", "stop", "restart", "kill", "pause", "unpause", "rm")
 READ_ONLY = ("ps", "logs", "top", "port", "events", "wait", "ls", "images", "config", "convert", "version",
-             "stats")
+             "stats", "volumes")
 ALLOWED = frozenset(SIMULATED + READ_ONLY)
 
 # What DryRunEngine passes through to the real engine: calls that only read.

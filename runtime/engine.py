@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from runtime import naming
 from runtime.api import (
@@ -899,6 +899,35 @@ class Engine:
             return ContainerStats(id=rec.id, name=rec.name)
         network = rec.spec is None or rec.spec.network_mode != "host"  # docker: no counters for the host's
         return stats.sample(rec.id, rec.name, self._cgroups(rec).dirs(), state.pid, network=network)
+
+    def container_commit(self, ref: str, *, repository: str | None = None, changes: Sequence[str] = (),
+                         message: str = "", author: str = "", pause: bool = True) -> str:
+        """A new image from the container's changes (runtime/containers/commit.py); returns its id."""
+        from runtime.containers.commit import commit_container
+
+        return commit_container(self, ref, repository=repository, changes=changes, message=message,
+                                author=author, pause=pause)
+
+    def container_export(self, ref: str, out: BinaryIO) -> None:
+        """A tar of the container's filesystem (its overlay: no volumes) to ``out`` (runtime/containers/fsaccess.py)."""
+        from runtime.containers import fsaccess
+
+        fsaccess.export(self, ref, out)
+
+    def container_get_archive(self, ref: str, path: str, *, follow_link: bool = False
+                              ) -> contextlib.AbstractContextManager[BinaryIO]:
+        """``with engine.container_get_archive(ref, path) as tar_stream: ...``: a tar of ``path`` in the
+        container (running: as its processes see it, volumes included; else its overlay)."""
+        from runtime.containers import fsaccess
+
+        return fsaccess.get_archive(self, ref, path, follow_link=follow_link)  # type: ignore[return-value]
+
+    def container_put_archive(self, ref: str, path: str, stream: BinaryIO, *, archive: bool = False,
+                              raw: bool = False, contents_only: bool = False) -> None:
+        """Extract a tar at ``path`` in the container as docker cp places it (see fsaccess.put_archive)."""
+        from runtime.containers import fsaccess
+
+        fsaccess.put_archive(self, ref, path, stream, archive=archive, raw=raw, contents_only=contents_only)
 
 
 def _uses_network_manager(mode: str) -> bool:

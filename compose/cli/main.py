@@ -43,7 +43,11 @@ COMMANDS: dict[str, str] = {
     "wait": "wait",
     "ls": "ls",
     "images": "images",
+    "volumes": "volumes",
+    "attach": "attach",
     "cp": "cp",
+    "commit": "commit",
+    "export": "export",
     "scale": "scale",
     "build": "build",
     "pull": "pull",
@@ -202,7 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from compose.cli import codecache
 
     codecache.install()  # before any dataclass-heavy import: saves 60-75 ms per process (see the module)
-    parser = build_parser(only=invoked_command(argv))
+    command = invoked_command(argv)
+    if command is not None:
+        from compose.cli.parsers import go_bool_argv
+
+        argv = go_bool_argv(argv, argv[argv.index(command):])
+    parser = build_parser(only=command)
     args = parser.parse_args(argv)
     if args.version:
         print(f"hoist version v{__version__}")

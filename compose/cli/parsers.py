@@ -102,3 +102,36 @@ def populate_all(parser: argparse.ArgumentParser) -> None:
                 if id(child) not in seen:  # aliases map to the same parser
                     seen.add(id(child))
                     populate_all(child)
+
+
+# ------------------------------------------------------------------------------- docker's boolean flags
+
+# Boolean flags that default to true, which docker turns off with ``--flag=false`` (Go's flag syntax): here
+# they are argparse's ``--flag`` / ``--no-flag`` pairs, and ``go_bool_argv`` rewrites ``--flag=VALUE``. A
+# flag that took an optional value instead would swallow the next word: ``commit -p CONTAINER``.
+GO_BOOL_FLAGS = frozenset({"--pause", "--sig-proxy", "--orphans"})
+# The commands that have such flags and no trailing command line of the user's to leave alone.
+_GO_BOOL_COMMANDS = frozenset({("commit",), ("attach",), ("ps",), ("container", "commit"),
+                               ("container", "attach")})
+_TRUE = ("1", "t", "true", "yes", "y", "on")
+_FALSE = ("0", "f", "false", "no", "n", "off")
+
+
+def add_go_bool(parser: argparse.ArgumentParser, *names: str, help: str, default: bool = True) -> None:
+    parser.add_argument(*names, action=argparse.BooleanOptionalAction, default=default, help=help)
+
+
+def go_bool_argv(argv: Sequence[str], command: Sequence[str]) -> list[str]:
+    """``--pause=false`` as ``--no-pause`` (and ``=true`` as the bare flag), for the commands that have such
+    flags; a value that is no boolean is left for argparse to refuse."""
+    if tuple(command[:2]) not in _GO_BOOL_COMMANDS and tuple(command[:1]) not in _GO_BOOL_COMMANDS:
+        return list(argv)
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + list(argv[i:])
+        name, sep, value = arg.partition("=")
+        if sep and name in GO_BOOL_FLAGS and value.lower() in _TRUE + _FALSE:
+            arg = name if value.lower() in _TRUE else "--no-" + name[2:]
+        out.append(arg)
+    return out

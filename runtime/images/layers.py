@@ -336,21 +336,26 @@ def _pax_xattrs(path: str, skip_overlay: bool) -> dict[str, str]:
     return headers
 
 
-def pack(source: Path, out: BinaryIO, *, overlay_whiteouts: bool = False) -> None:
+def pack(source: Path, out: BinaryIO, *, overlay_whiteouts: bool = False, exclude: Iterable[str] = ()) -> None:
     """Write ``source`` as an uncompressed layer tar to ``out`` (sorted, numeric owners, PAX xattrs).
 
     With ``overlay_whiteouts`` (an overlay upper dir), 0/0 character devices become ``.wh.NAME`` files and
-    opaque directories get a ``.wh..wh..opq`` entry.
+    opaque directories get a ``.wh..wh..opq`` entry. ``exclude``: paths relative to ``source`` left out
+    (a directory with everything under it).
     """
     import tarfile
 
     src = str(source)
+    skip = {posixpath.normpath(p).strip("/") for p in exclude}
     seen_inodes: dict[tuple[int, int], str] = {}
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, errors="surrogateescape") as tar:
         for dirpath, dirnames, filenames in os.walk(src):
             dirnames.sort()
             rel_dir = os.path.relpath(dirpath, src)
             rel_dir = "" if rel_dir == "." else rel_dir
+            if skip:
+                dirnames[:] = [d for d in dirnames if posixpath.join(rel_dir, d) not in skip]
+                filenames = [f for f in filenames if posixpath.join(rel_dir, f) not in skip]
             if rel_dir:
                 st = os.lstat(dirpath)
                 info = _tarinfo(dirpath, rel_dir, st)

@@ -528,8 +528,11 @@ class ImageStore:
                 self.blobs.publish(staged)
         return staged.digest
 
-    def commit_layer(self, source: Path | str | BinaryIO, *, overlay_whiteouts: bool = True) -> tuple[str, str]:
+    def commit_layer(self, source: Path | str | BinaryIO, *, overlay_whiteouts: bool = True,
+                     exclude: Iterable[str] = ()) -> tuple[str, str]:
         """Store a layer from a directory (an overlay upper dir by default) or a tar stream/file.
+
+        ``exclude``: paths relative to the directory left out of the layer (``layers.pack``).
 
         Returns (diff_id, blob digest). The blob is the uncompressed tar; the layer is not unpacked until an
         image uses it (``write_image``).
@@ -538,7 +541,7 @@ class ImageStore:
             if isinstance(source, str | Path) and Path(source).is_dir():
                 tar_path = staging / "layer.tar"
                 with open(tar_path, "wb") as out:
-                    layers.pack(Path(source), out, overlay_whiteouts=overlay_whiteouts)
+                    layers.pack(Path(source), out, overlay_whiteouts=overlay_whiteouts, exclude=exclude)
                 with open(tar_path, "rb") as f:
                     staged = self.stage_layer(staging, f, unpack=False)
             elif isinstance(source, str | Path):

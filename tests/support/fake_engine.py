@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from runtime.api import (
     ContainerSpec,
@@ -274,6 +275,28 @@ class FakeEngine:
         if c.status not in ("running", "paused"):
             return ContainerStats(id=c.id, name=c.name)
         return ContainerStats(id=c.id, name=c.name, running=True, online_cpus=1, memory_limit=1 << 30, pids=1)
+
+    def container_commit(self, ref: str, *, repository: str | None = None, changes: Sequence[str] = (),
+                         message: str = "", author: str = "", pause: bool = True) -> str:
+        """An image named ``repository`` (or the container's name) with the container's image's config."""
+        c = self._find(ref)
+        self._record("commit", c.name)
+        base = self.images.get(c.image)
+        self.add_image(repository or f"committed-{c.name}", base.config if base else None)
+        return self.images[repository or f"committed-{c.name}"].id
+
+    def container_export(self, ref: str, out: BinaryIO) -> None:
+        """An empty tar (two zero blocks)."""
+        self._record("export", self._find(ref).name)
+        out.write(bytes(1024))
+
+    def container_get_archive(self, ref: str, path: str, *, follow_link: bool = False
+                              ) -> contextlib.AbstractContextManager[BinaryIO]:
+        raise NotImplementedError
+
+    def container_put_archive(self, ref: str, path: str, stream: BinaryIO, *, archive: bool = False,
+                              raw: bool = False, contents_only: bool = False) -> None:
+        raise NotImplementedError
 
     # --------------------------------------------------------------------------------------- networks
     def network_create(self, spec: NetworkSpec) -> NetworkInfo:

@@ -87,3 +87,27 @@ def test_version_process_is_fast() -> None:
         timings.append(time.perf_counter() - started)
     # The budget is 100 ms; allow for a loaded CI machine running tests in parallel.
     assert sorted(timings)[len(timings) // 2] < 0.25
+
+
+def test_go_style_boolean_flags() -> None:
+    from compose.cli.parsers import go_bool_argv
+
+    assert go_bool_argv(["commit", "--pause=false", "c1"], ["commit", "--pause=false", "c1"]) == \
+        ["commit", "--no-pause", "c1"]
+    assert go_bool_argv(["container", "attach", "--sig-proxy=true", "c"], ["container", "attach"]) == \
+        ["container", "attach", "--sig-proxy", "c"]
+    assert go_bool_argv(["ps", "--orphans=0"], ["ps"]) == ["ps", "--no-orphans"]
+    # a value that is no boolean is argparse's to refuse; a user's command line is never touched
+    assert go_bool_argv(["ps", "--orphans=maybe"], ["ps"]) == ["ps", "--orphans=maybe"]
+    assert go_bool_argv(["exec", "web", "x", "--pause=false"], ["exec"]) == ["exec", "web", "x", "--pause=false"]
+
+
+def test_commit_takes_p_without_a_value_as_docker_does() -> None:
+    from compose.cli.main import build_parser
+    from compose.cli.parsers import go_bool_argv
+
+    parser = build_parser(only="commit")
+    args = parser.parse_args(["commit", "-p", "web", "repo:tag"])
+    assert (args.pause, args.service, args.repository) == (True, "web", "repo:tag")
+    args = parser.parse_args(go_bool_argv(["commit", "--pause=false", "web"], ["commit"]))
+    assert args.pause is False

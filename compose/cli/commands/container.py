@@ -183,6 +183,13 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     _add_create_flags(p, run=True)
 
 
+def _attach_flags(p: argparse.ArgumentParser) -> None:
+    from compose.cli.attach import add_attach_flags
+
+    add_attach_flags(p)
+    p.add_argument("container", metavar="CONTAINER")
+
+
 # (name, help, aliases, adds its arguments), in the order `hoist container --help` lists them.
 _SUBCOMMAND_PARSERS: tuple[tuple[str, str, list[str], Callable[[argparse.ArgumentParser], None]], ...] = (
     ("create", "Create a new container", [], _create_flags),
@@ -203,6 +210,12 @@ _SUBCOMMAND_PARSERS: tuple[tuple[str, str, list[str], Callable[[argparse.Argumen
     ("wait", "Block until one or more containers stop, then print their exit codes", [], _containers),
     ("port", "List port mappings or a specific mapping for the container", [], _port_flags),
     ("prune", "Remove all stopped containers", [], _prune_flags),
+    ("attach", "Attach local standard input, output, and error streams to a running container", [],
+     _attach_flags),
+    ("commit", "Create a new image from a container's changes", [], lambda p: _fs().add_commit_flags(p)),
+    ("export", "Export a container's filesystem as a tar archive", [], lambda p: _fs().add_export_flags(p)),
+    ("cp", "Copy files/folders between a container and the local filesystem", [],
+     lambda p: _fs().add_cp_flags(p)),
 )
 
 
@@ -814,3 +827,29 @@ def _cmd_wait(engine: Any, args: argparse.Namespace) -> int:
     for ref in args.containers:
         print(engine.container_wait(ref))
     return 0
+
+
+def _cmd_attach(engine: Any, args: argparse.Namespace) -> int:
+    from compose.cli.attach import AttachOptions, attach
+
+    return attach(engine, args.container, AttachOptions(no_stdin=args.no_stdin, sig_proxy=args.sig_proxy,
+                                                         detach_keys=args.detach_keys))
+
+
+# commit, export, cp: compose/cli/commands/container_fs.py
+def _fs() -> Any:
+    from compose.cli.commands import container_fs
+
+    return container_fs
+
+
+def _cmd_commit(engine: Any, args: argparse.Namespace) -> int:
+    return int(_fs().cmd_commit(engine, args))
+
+
+def _cmd_export(engine: Any, args: argparse.Namespace) -> int:
+    return int(_fs().cmd_export(engine, args))
+
+
+def _cmd_cp(engine: Any, args: argparse.Namespace) -> int:
+    return int(_fs().cmd_cp(engine, args))

@@ -9,6 +9,8 @@ STATES = ("paused", "restarting", "removing", "running", "dead", "created", "exi
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from compose.cli.parsers import add_go_bool
+
     parser.add_argument("-a", "--all", action="store_true", help="show all stopped containers")
     parser.add_argument("-q", "--quiet", action="store_true", help="only display IDs")
     parser.add_argument("--services", dest="show_services", action="store_true", help="display services")
@@ -19,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="table",
                         help='format the output: "table", "json" or a Go template ({{.Name}}, {{json .}})')
     parser.add_argument("--no-trunc", action="store_true", help="don't truncate output")
-    parser.add_argument("--orphans", action=argparse.BooleanOptionalAction, default=True,
-                        help="include orphaned services (not declared by project)")
+    add_go_bool(parser, "--orphans",
+                help="include orphaned services (not declared by project)")
     parser.add_argument("services", nargs="*", metavar="SERVICE")
 
 

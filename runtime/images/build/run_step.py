@@ -102,11 +102,17 @@ def remove_container(engine: Any, container_id: str) -> None:
         engine.container_remove(container_id, force=True)
 
 
-def strip_runtime_files(upper: Path, view: RootfsView, mount_targets: Iterable[str]) -> None:
-    """Drop from the upper dir what the runtime created there rather than the step (see module doc)."""
+def runtime_files(upper: Path, view: RootfsView, mount_targets: Iterable[str]) -> list[str]:
+    """What the runtime created in the upper dir rather than the container's processes (see module doc):
+    paths relative to ``upper``, parents after their children. Reads only: a live container's upper dir
+    is left as it is (``container commit`` leaves these out of its layer instead of deleting them)."""
     candidates = [*RUNTIME_FILES, *RUNTIME_DIRS,
                   *(posixpath.normpath("/" + t).lstrip("/") for t in mount_targets)]
+    dropped: list[str] = []
+    gone: set[str] = set()
     for rel in candidates:
+        if rel in gone:
+            continue
         path = upper / rel
         try:
             st = os.lstat(path)
@@ -115,23 +121,43 @@ def strip_runtime_files(upper: Path, view: RootfsView, mount_targets: Iterable[s
         if view.lstat("/" + rel) is not None:
             continue  # it was in the image: a copy-up, or the step changed it
         if stat.S_ISDIR(st.st_mode):
-            if rel in RUNTIME_DIRS or not os.listdir(path):
-                shutil.rmtree(path, ignore_errors=True)
+            if rel in RUNTIME_DIRS or not _listing(path, rel, gone):
+                dropped.append(rel)
+                gone.add(rel)
         elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
-            os.unlink(path)
-        _drop_empty_parents(upper, posixpath.dirname(rel), view)
+            dropped.append(rel)
+            gone.add(rel)
+        _empty_parents(upper, posixpath.dirname(rel), view, dropped, gone)
+    return dropped
 
 
-def _drop_empty_parents(upper: Path, rel: str, view: RootfsView) -> None:
-    while rel:
+def _listing(path: Path, rel: str, gone: set[str]) -> list[str]:
+    try:
+        return [n for n in os.listdir(path) if posixpath.join(rel, n) not in gone]
+    except OSError:
+        return ["?"]  # unreadable: keep it
+
+
+def _empty_parents(upper: Path, rel: str, view: RootfsView, dropped: list[str], gone: set[str]) -> None:
+    while rel and rel not in gone:
+        if _listing(upper / rel, rel, gone) or view.lstat("/" + rel) is not None:
+            return
+        dropped.append(rel)
+        gone.add(rel)
+        rel = posixpath.dirname(rel)
+
+
+def strip_runtime_files(upper: Path, view: RootfsView, mount_targets: Iterable[str]) -> None:
+    """Drop from the upper dir what the runtime created there rather than the step (see module doc)."""
+    for rel in runtime_files(upper, view, mount_targets):
         path = upper / rel
         try:
-            if os.listdir(path) or view.lstat("/" + rel) is not None:
-                return
-            os.rmdir(path)
-        except OSError:
-            return
-        rel = posixpath.dirname(rel)
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            continue
 
 
 def run_env(config_env: Mapping[str, str], args: Mapping[str, str]) -> dict[str, str]:
