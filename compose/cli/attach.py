@@ -244,27 +244,14 @@ def _connect_stdin(root: Any, container_id: str, keys: bytes, done: Any, detache
 
 
 def _attach_tty(engine: Any, state: ContainerState, keys: bytes, *, stdin: bool) -> int:
-    import array
-    import socket
     from pathlib import Path
 
-    from runtime.supervisor import attach_socket_path
+    from compose.cli.terminal import connect_tty
 
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    fds = array.array("i")
-    try:
-        conn.connect(str(attach_socket_path(Path(engine.root), state.id)))
-        greeting, ancdata, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(fds.itemsize))
-    except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
-        greeting, ancdata = b"", []
-    if not greeting:  # it exited meanwhile: its supervisor took the socket away
-        conn.close()
+    connected = connect_tty(Path(engine.root), state.id)
+    if connected is None:  # it exited meanwhile: its supervisor took the socket away
         return exit_code(engine, state.id)
-    master = None
-    for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-            master = fds[0]
+    conn, master = connected
     try:
         detached = relay_tty(conn, master, keys, stdin=stdin)
     finally:

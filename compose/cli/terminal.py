@@ -75,12 +75,10 @@ def _relay(data_out: Any, write_in: Any, read_fd: int, resize_fd: int | None) ->
                 write_in(chunk)
 
 
-def attach_tty(root: Path, container_id: str) -> bool:
-    """Attach to a TTY container's supervisor socket (``-it``) until the container's pty closes.
-
-    False when the container was gone before we could attach (a short program: the supervisor took its
-    socket away, or closed it without greeting us); its output is then in its log, not lost.
-    """
+def connect_tty(root: Path, container_id: str) -> tuple[socket.socket, int | None] | None:
+    """The TTY container's supervisor socket and the pty master it hands over (None if it sent none); None
+    when the container was gone first (a short program: the supervisor took its socket away, or closed it
+    without greeting us)."""
     from runtime.supervisor import attach_socket_path
 
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -89,15 +87,27 @@ def attach_tty(root: Path, container_id: str) -> bool:
         conn.connect(str(attach_socket_path(root, container_id)))
         greeting, ancdata, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(fds.itemsize))
     except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
-        greeting = b""
+        greeting, ancdata = b"", []
     if not greeting:
         conn.close()
-        return False
+        return None
     master = None
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
             master = fds[0]
+    return conn, master
+
+
+def attach_tty(root: Path, container_id: str) -> bool:
+    """Attach to a TTY container's supervisor socket (``-it``) until the container's pty closes.
+
+    False when the container was gone before we could attach; its output is then in its log, not lost.
+    """
+    connected = connect_tty(root, container_id)
+    if connected is None:
+        return False
+    conn, master = connected
     try:
         _relay(lambda: conn.recv(65536), conn.sendall, conn.fileno(), master)
     finally:

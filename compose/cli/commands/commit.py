@@ -8,16 +8,11 @@ HELP = "Create a new image from a service container's changes"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from compose.cli.parsers import add_go_bool
+    from compose.cli.commands.container_fs import add_commit_options
 
     parser.add_argument("--index", type=int, default=0,
                         help="index of the container if service has multiple replicas")
-    parser.add_argument("-a", "--author", default="",
-                        help='author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
-    parser.add_argument("-c", "--change", action="append", default=[],
-                        help="apply Dockerfile instruction to the created image (repeatable)")
-    parser.add_argument("-m", "--message", default="", help="commit message")
-    add_go_bool(parser, "-p", "--pause", help="pause container during commit (default true; --pause=false to not)")
+    add_commit_options(parser)
     parser.add_argument("service", metavar="SERVICE")
     parser.add_argument("repository", nargs="?", default=None, metavar="REPOSITORY[:TAG]")
 

@@ -11,6 +11,13 @@ from typing import Any, BinaryIO
 
 
 def add_commit_flags(p: argparse.ArgumentParser) -> None:
+    add_commit_options(p)
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("repository", nargs="?", default=None, metavar="REPOSITORY[:TAG]")
+
+
+def add_commit_options(p: argparse.ArgumentParser) -> None:
+    """docker commit's options, for `hoist container commit` and `hoist commit`."""
     from compose.cli.parsers import add_go_bool
 
     p.add_argument("-a", "--author", default="", help='author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
@@ -18,8 +25,6 @@ def add_commit_flags(p: argparse.ArgumentParser) -> None:
                    help="apply Dockerfile instruction to the created image (repeatable)")
     p.add_argument("-m", "--message", default="", help="commit message")
     add_go_bool(p, "-p", "--pause", help="pause container during commit (default true; --pause=false to not)")
-    p.add_argument("container", metavar="CONTAINER")
-    p.add_argument("repository", nargs="?", default=None, metavar="REPOSITORY[:TAG]")
 
 
 def add_export_flags(p: argparse.ArgumentParser) -> None:
