@@ -267,45 +267,7 @@ def _attach_tty(engine: Any, state: ContainerState, keys: bytes, *, stdin: bool)
 def relay_tty(conn: socket.socket, master: int | None, keys: bytes, *, stdin: bool) -> bool:
     """The container's pty output (from ``conn``) to our stdout, our stdin (raw mode when it is a terminal) to
     it, window sizes to its pty ``master``; until the pty closes (False) or the detach sequence (True)."""
-    import contextlib
-    import select
-    import signal
+    from compose.cli.terminal import _relay
 
-    from compose.cli.terminal import _copy_size, raw_terminal
-
-    sys.stdout.flush()
-    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    previous = None
-    if master is not None and os.isatty(in_fd):
-        _copy_size(in_fd, master)
-        previous = signal.signal(signal.SIGWINCH, lambda *_: _copy_size(in_fd, master))
-    matcher = EscapeMatcher(keys)
-    watch = [conn.fileno()] + ([in_fd] if stdin else [])
-    try:
-        with raw_terminal(in_fd) if stdin else contextlib.nullcontext():
-            while True:
-                try:
-                    ready, _, _ = select.select(watch, [], [])
-                except InterruptedError:
-                    continue
-                if conn.fileno() in ready:
-                    try:
-                        chunk = conn.recv(65536)
-                    except OSError:
-                        chunk = b""
-                    if not chunk:
-                        return False
-                    os.write(out_fd, chunk)
-                if in_fd in ready:
-                    chunk = os.read(in_fd, 4096)
-                    if not chunk:
-                        watch.remove(in_fd)
-                        continue
-                    data, escaped = matcher.feed(chunk)
-                    if data:
-                        conn.sendall(data)
-                    if escaped:
-                        return True
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGWINCH, previous)
+    return _relay(lambda: conn.recv(65536), conn.sendall, conn.fileno(), master, stdin=stdin,
+                  escape=EscapeMatcher(keys).feed)

@@ -6,11 +6,12 @@ Imported by the two commands' ``run`` only (stdlib and runtime.api at most): CLI
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
+
+from compose.cli.gotemplate import format_rows, tabwrite  # noqa: F401 - tabwrite: docker's tables
 
 if TYPE_CHECKING:
     from runtime.api import ContainerStats, EngineAPI
@@ -92,41 +93,10 @@ def invalid_row(container: str, container_id: str = "", name: str = "", *, trunc
 # -------------------------------------------------------------------------------------------- output
 
 
-def tabwrite(lines: Sequence[str], minwidth: int = 10, padding: int = 3) -> str:
-    """Go's tabwriter as the docker CLI sets it up (minwidth 10, padding 3): tab-separated cells aligned in
-    columns; the last cell of a line is not padded."""
-    split = [line.split("\t") for line in lines]
-    widths: list[int] = []
-    for cells in split:
-        for i, cell in enumerate(cells[:-1]):
-            width = max(minwidth, len(cell) + padding)
-            if i == len(widths):
-                widths.append(width)
-            else:
-                widths[i] = max(widths[i], width)
-    return "".join("".join(cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])) + cells[-1] + "\n"
-                   for cells in split)
-
-
 def render(rows: Sequence[dict[str, str]], fmt: str | None) -> str:
     """``rows`` as ``--format`` asks: "table" (docker's columns), "json" (one object a line), or a Go
     template (``table `` before it prints the header line too)."""
-    from compose.cli.gotemplate import render_template
-
-    fmt = fmt or "table"
-    if fmt == "json":
-        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
-    if fmt == "table":
-        fmt = DEFAULT_TABLE
-    if fmt.startswith("table"):
-        template = fmt[len("table"):].lstrip() or DEFAULT_TABLE[len("table "):]
-        lines = [render_template(template, HEADERS)] + [render_template(template, r) for r in rows]
-        return tabwrite(lines)
-    if "{{" not in fmt:
-        from compose.errors import UsageError
-
-        raise UsageError(f"unsupported format {fmt!r}", hint='use "table", "json" or a Go template ({{.Name}})')
-    return "".join(render_template(fmt, r) + "\n" for r in rows)
+    return format_rows(rows, fmt or "table", default_table=DEFAULT_TABLE, headers=HEADERS)
 
 
 # ---------------------------------------------------------------------------------------------- loop

@@ -13,7 +13,7 @@ import struct
 import sys
 import termios
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,33 +46,49 @@ def _copy_size(src: int, dst: int) -> None:
         fcntl.ioctl(dst, termios.TIOCSWINSZ, size)
 
 
-def _relay(data_out: Any, write_in: Any, read_fd: int, resize_fd: int | None) -> None:
-    """stdin -> write_in(bytes); read_fd -> stdout, until read_fd reaches EOF."""
-    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+def _relay(data_out: Any, write_in: Any, read_fd: int, resize_fd: int | None, *, stdin: bool = True,
+           escape: Callable[[bytes], tuple[bytes, bool]] | None = None) -> bool:
+    """stdin (raw mode when it is a terminal) -> write_in(bytes); read_fd -> stdout; our window size to
+    ``resize_fd``. Until read_fd reaches EOF (False), or ``escape`` (which passes on the bytes of our input
+    that are not a detach sequence, and says whether one was typed) sees the sequence (True). Without
+    ``stdin``, our input is left alone."""
+    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout.flush()
+    previous = None
     if resize_fd is not None:
-        _copy_size(stdin, resize_fd)
-        signal.signal(signal.SIGWINCH, lambda *_: _copy_size(stdin, resize_fd))
-    watch = [read_fd, stdin]
-    with raw_terminal(stdin):
-        while True:
-            try:
-                ready, _, _ = select.select(watch, [], [])
-            except InterruptedError:
-                continue
-            if read_fd in ready:
+        _copy_size(in_fd, resize_fd)
+        previous = signal.signal(signal.SIGWINCH, lambda *_: _copy_size(in_fd, resize_fd))
+    watch = [read_fd] + ([in_fd] if stdin else [])
+    try:
+        with raw_terminal(in_fd) if stdin else contextlib.nullcontext():
+            while True:
                 try:
-                    chunk = data_out()
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    return
-                os.write(stdout, chunk)
-            if stdin in ready:
-                chunk = os.read(stdin, 4096)
-                if not chunk:
-                    watch.remove(stdin)
+                    ready, _, _ = select.select(watch, [], [])
+                except InterruptedError:
                     continue
-                write_in(chunk)
+                if read_fd in ready:
+                    try:
+                        chunk = data_out()
+                    except OSError:
+                        chunk = b""
+                    if not chunk:
+                        return False
+                    os.write(out_fd, chunk)
+                if in_fd in ready:
+                    chunk = os.read(in_fd, 4096)
+                    if not chunk:
+                        watch.remove(in_fd)
+                        continue
+                    escaped = False
+                    if escape is not None:
+                        chunk, escaped = escape(chunk)
+                    if chunk:
+                        write_in(chunk)
+                    if escaped:
+                        return True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGWINCH, previous)
 
 
 def connect_tty(root: Path, container_id: str) -> tuple[socket.socket, int | None] | None:

@@ -132,25 +132,25 @@ def _finish(proc: subprocess.Popen[bytes], what: str) -> None:
 
 def export(engine: Engine, ref: str, out: BinaryIO) -> None:
     """The tar of the container's whole filesystem (its overlay, without volumes) to ``out``."""
-    with _entered(engine, ref, live=False, writable=False) as (spec, name):
-        proc = _spawn({"op": "export", "root": spec})
-        assert proc.stdout is not None
-        try:
-            _copy_out(proc.stdout, out)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            proc.stdout.close()
-        _finish(proc, f"cannot export container {name}")
+    with _child_output(engine, ref, {"op": "export"}, live=False,
+                       what=lambda name: f"cannot export container {name}") as tar:
+        _copy_out(tar, out)
+
+
+def get_archive(engine: Engine, ref: str, path: str, *, follow_link: bool = False
+                ) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """A tar stream of ``path`` in the container (its first member is ``path`` itself, by its base name)."""
+    return _child_output(engine, ref, {"op": "get", "path": path, "follow": follow_link}, live=True,
+                         what=lambda name: f"cannot copy {path} from {name}")
 
 
 @contextlib.contextmanager
-def get_archive(engine: Engine, ref: str, path: str, *, follow_link: bool = False) -> Iterator[IO[bytes]]:
-    """A tar stream of ``path`` in the container (its first member is ``path`` itself, by its base name)."""
-    with _entered(engine, ref, live=True, writable=False) as (spec, name):
-        proc = _spawn({"op": "get", "root": spec, "path": path, "follow": follow_link})
+def _child_output(engine: Engine, ref: str, request: dict[str, Any], *, live: bool,
+                  what: Callable[[str], str]) -> Iterator[IO[bytes]]:
+    """The standard output of a child serving ``request`` in the container's filesystem, read by the block;
+    its failure raised after (``what(container name)`` says what failed)."""
+    with _entered(engine, ref, live=live, writable=False) as (spec, name):
+        proc = _spawn({**request, "root": spec})
         assert proc.stdout is not None
         try:
             yield proc.stdout
@@ -162,7 +162,7 @@ def get_archive(engine: Engine, ref: str, path: str, *, follow_link: bool = Fals
             raise
         finally:
             proc.stdout.close()
-        _finish(proc, f"cannot copy {path} from {name}")
+        _finish(proc, what(name))
 
 
 def put_archive(engine: Engine, ref: str, path: str, stream: BinaryIO, *, archive: bool = False,

@@ -53,48 +53,20 @@ def volume_row(v: VolumeInfo) -> dict[str, Any]:
             "Mountpoint": v.mountpoint, "Name": v.name, "Scope": "local", "Size": "N/A", "Status": "N/A"}
 
 
-def align(lines: list[str], *, minwidth: int = 10, padding: int = 3) -> list[str]:
-    """Tab-separated cells in columns, as Go's tabwriter does it for docker's tables (minimum width 10,
-    padding 3); the last cell of a line is not padded."""
-    rows = [line.split("\t") for line in lines]
-    ncols = max((len(r) - 1 for r in rows), default=0)
-    widths = [max([len(r[i]) + padding for r in rows if len(r) - 1 > i] + [minwidth]) for i in range(ncols)]
-    return ["".join(cell.ljust(widths[i]) if i < len(r) - 1 else cell for i, cell in enumerate(r)) for r in rows]
+def render(volumes: list[VolumeInfo], fmt: str) -> str:
+    """The output for ``--format`` (table, json, a Go template, ``table`` + a Go template)."""
+    from compose.cli.gotemplate import format_rows
 
-
-def render(volumes: list[VolumeInfo], fmt: str) -> list[str]:
-    """The output lines for ``--format`` (table, json, a Go template, ``table`` + a Go template)."""
-    import json
-
-    from compose.cli.gotemplate import render_template
-
-    rows = [volume_row(v) for v in volumes]
-    if fmt == "json":
-        return [json.dumps(r, separators=(",", ":")) for r in rows]
-    if fmt == "table":
-        fmt = DEFAULT_TABLE
-    if fmt.startswith("table"):
-        template = fmt[len("table"):].lstrip()
-        header = render_template(template, dict(HEADERS))
-        return align([header] + [render_template(template, r) for r in rows])
-    if "{{" not in fmt:
-        from compose.errors import UsageError
-
-        raise UsageError(f"unsupported format {fmt!r}", hint='use "table", "json" or a Go template')
-    return [render_template(fmt, r) for r in rows]
+    return format_rows([volume_row(v) for v in volumes], fmt, default_table=DEFAULT_TABLE, headers=dict(HEADERS))
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from compose.cli.projectctx import light_context
-    from compose.errors import UsageError
 
     ctx = light_context(args)
-    for name in args.services:
-        if ctx.known is not None and name not in ctx.known:
-            raise UsageError(f"no such service: {name}")
+    ctx.check_services(args.services)
     volumes = project_volumes(ctx.engine, ctx.name, args.services)
-    lines = [v.name for v in volumes] if args.quiet else render(volumes, args.format)
-    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    sys.stdout.write("".join(f"{v.name}\n" for v in volumes) if args.quiet else render(volumes, args.format))
     return 0

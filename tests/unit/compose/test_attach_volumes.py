@@ -18,7 +18,7 @@ import pytest
 import runtime.engine
 from compose.cli import projectctx
 from compose.cli.attach import AttachOptions, EscapeMatcher, attach, parse_detach_keys
-from compose.cli.commands.volumes import align
+from compose.cli.gotemplate import tabwrite
 from compose.cli.main import main
 from compose.errors import UsageError
 from runtime.api import LogRecord, VolumeSpec
@@ -98,6 +98,10 @@ def test_volumes_without_a_compose_file(engine: FakeEngine, capsys: pytest.Captu
     (tmp_path / "compose.yaml").unlink()
     assert main(["-p", "demo", "volumes", "-q"]) == 0
     assert sorted(capsys.readouterr().out.split()) == ["demo_cache", "demo_data"]
+
+
+def align(lines: list[str]) -> list[str]:
+    return tabwrite(lines).splitlines()
 
 
 def test_align_as_tabwriter() -> None:
