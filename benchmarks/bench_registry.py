@@ -158,14 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         print("skopeo is missing: run scripts/setup.sh", file=sys.stderr)
         return 1
     sys.path.insert(0, str(PROJECT_DIR))
+    from benchmarks._teardown import bench_dir
     from runtime.images.pull import pull_image
     from runtime.images.push import push_image
     from runtime.images.store import ImageStore
     from tests.support.registry_server import RegistryServer
 
-    # /var/tmp, not /tmp: on the development VMs creating files in /tmp is ~10x slower (measured), which
-    # would measure the directory rather than the pull. Both tools write to the same place.
-    base = os.environ.get("HOIST_BENCH_DIR", "/var/tmp")
+    # /var/tmp, not /tmp (benchmarks/_teardown.py says why). Both tools write to the same place.
+    base = bench_dir()
     work = Path(tempfile.mkdtemp(prefix="hoist-bench-registry-", dir=base))
     server = RegistryServer().start()
     try:

@@ -298,7 +298,7 @@ class Engine:
         from runtime import launcher
         from runtime.containers.builder import build_plan
         from runtime.containers.records import ContainerRecord
-        from runtime.containers.status import RunStatus
+        from runtime.containers.status import create_initial as create_initial_status
 
         if not self._launcher_warmed:  # a start usually follows: have the launcher ready by then
             self._launcher_warmed = True
@@ -328,7 +328,7 @@ class Engine:
                 network_done = True  # from here on, whatever the network manager did is undone on failure
                 endpoints, ports = self._prepare_network(container_id, spec, plan)
                 plan.save()
-                RunStatus().save(cdir)
+                create_initial_status(cdir)
                 self.records.insert(ContainerRecord(
                     id=container_id, name=name, image=spec.image, image_id=image.id, created=_now(),
                     labels=dict(spec.labels), spec=spec, anonymous_volumes=anonymous, endpoints=endpoints,

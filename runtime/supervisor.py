@@ -82,6 +82,7 @@ class Supervisor:
         self.resolver: object | None = None
         self.owner_fd = -1  # the container's owner lock (runtime.containers.status.try_own)
         self.priming: Priming | None = None  # the attach's grace period, paid while PID 1 mounts
+        self.mount_ns = -1  # the running container's mount namespace, held open (see _hold_mount_ns)
 
     # ------------------------------------------------------------------------------------------ the run
 
@@ -132,20 +133,22 @@ class Supervisor:
             delay = restarts.should_restart(code, stop_requested(self.dir), time.monotonic() - started)
             if delay is None:
                 break
+            self._release_mount_ns()
             st.status, st.restart_count = "restarting", restarts.restart_count
-            st.save(self.dir)
+            st.save(self.dir, exchange=True)
             if not self._sleep_unless_stopped(delay):
                 break
         # Report first, clean up after: a waiting client learns of the exit without the cgroup removal's
         # latency. A new run (or rm) waits for this process to be gone before touching the cgroups.
         st.status = "exited"
-        st.save(self.dir)
+        st.save(self.dir, exchange=True)
         if notify is not None:
             self._notify(notify, {"exited": st.exit_code, "oom_killed": st.oom_killed})
+        self._release_mount_ns()
         self._cleanup()
         if st.error:
             try:
-                st.save(self.dir)
+                st.save(self.dir, exchange=True)
             except FileNotFoundError:
                 pass  # removed meanwhile
 
@@ -154,7 +157,7 @@ class Supervisor:
         st.status, st.error, st.exit_code, st.finished_at = "exited", message, code, rfc3339_nano()
         st.pid = st.pid_start = 0
         self._cleanup()
-        st.save(self.dir)
+        st.save(self.dir, exchange=True)
         if notify is not None:
             self._notify(notify, {"ok": False, "error": message, "exit_code": code})
 
@@ -225,6 +228,7 @@ class Supervisor:
         for fd in child_ends:
             os.close(fd)
         os.close(null)
+        self._hold_mount_ns()
         for fd, stream in streams.items():
             os.set_blocking(fd, False)
             self.sel.register(fd, selectors.EVENT_READ, ("out", stream, LineSplitter()))
@@ -239,20 +243,30 @@ class Supervisor:
         if self.plan.healthcheck and probe_argv(self.plan.healthcheck.test):
             self.health = HealthState(self.plan.healthcheck, started)
             st.health = self.health.to_dict()
-        st.save(self.dir)  # one write: "running" is never seen without its "starting" health
+        st.save(self.dir, exchange=True)  # one write: "running" is never seen without its "starting" health
 
-    def _prepare_first(self, pid1: int) -> None:
-        """In ``spawn`` of the first start, while PID 1 unshares its namespaces: record the start, then make
-        the cgroup directories (PID 1 bind-mounts them next) and start paying the first attach's grace period.
+    def _hold_mount_ns(self) -> None:
+        """Keep the container's mount namespace alive past PID 1's exit, until the exit is reported.
 
-        Recorded before anything of the user's can run (PID 1 waits for ``_limit_and_attach``): a supervisor
-        killed after that leaves "starting" with its own pid, which the engine settles; killed before, PID 1
-        sees EOF and exits without running anything, and the record still tells the truth.
+        The last process of a mount namespace unmounts all of it on its way out (overlay, /proc, /sys,
+        /dev...), waiting out RCU grace periods, and its parent hears of the exit only after that: ~1 ms
+        between a container's exit and the supervisor's SIGCHLD. Held here, that teardown happens when
+        ``_release_mount_ns`` closes the fd, after the waiting client was told. Opened once PID 1 has
+        exec'd (its namespace is the container's then); a PID 1 that already exited is simply missed.
         """
         try:
-            self.status.save(self.dir)
-        except OSError as exc:
-            raise SpawnError("status", str(exc)) from None
+            self.mount_ns = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            self.mount_ns = -1
+
+    def _release_mount_ns(self) -> None:
+        if self.mount_ns >= 0:
+            os.close(self.mount_ns)
+            self.mount_ns = -1
+
+    def _prepare_first(self, pid1: int) -> None:
+        """In ``spawn`` of the first start, while PID 1 unshares its namespaces: make the cgroup directories
+        (PID 1 bind-mounts them next, and waits for them) and start paying the first attach's grace period."""
         try:
             self.cgroups.make_dirs()
         except OSError as exc:
@@ -260,11 +274,20 @@ class Supervisor:
         self.priming = self.cgroups.prime_attach()
 
     def _limit_and_attach(self, pid1: int) -> None:
-        """In ``spawn`` of the first start, while PID 1 mounts: the limits, the DNS resolver and the attach
-        socket, then PID 1 into the cgroups, so that when it gets there it is in a cgroup whose limits
-        (devices rules included) are complete and everything it may talk to is there."""
-        step = "cgroups"
+        """In ``spawn`` of the first start, while PID 1 mounts: record the start, then the limits, the DNS
+        resolver and the attach socket, then PID 1 into the cgroups, so that when it gets there it is in a
+        cgroup whose limits (devices rules included) are complete and everything it may talk to is there.
+
+        The start is recorded before anything of the user's can run (PID 1 waits for this to return): a
+        supervisor killed after that leaves "starting" with its own pid, which the engine settles; killed
+        before, PID 1 sees EOF and exits without running anything, and the record still tells the truth.
+        Recorded here rather than in ``_prepare_first``, so that PID 1 is not kept waiting for its cgroup
+        directories meanwhile.
+        """
+        step = "status"
         try:
+            self.status.save(self.dir, exchange=True)
+            step = "cgroups"
             self.cgroups.set_limits(Limits(**self.plan.limits))  # type: ignore[arg-type]
             step = "DNS resolver"
             self._start_resolver()
@@ -276,8 +299,9 @@ class Supervisor:
         self.cgroups.attach(pid1)
 
     def _parent_only_fds(self) -> tuple[int, ...]:
-        """Fds a forked child must close at once: the owner lock would outlive us in a long-lived child."""
-        return (self.owner_fd,) if self.owner_fd >= 0 else ()
+        """Fds a forked child must close at once: the owner lock would outlive us in a long-lived child, and
+        the held mount namespace would outlive the container."""
+        return tuple(fd for fd in (self.owner_fd, self.mount_ns) if fd >= 0)
 
     # ------------------------------------------------------------------------------------- event loop
 
@@ -480,7 +504,7 @@ class Supervisor:
         assert self.health is not None
         self.health.record(started, time.monotonic(), code, output, started_iso, rfc3339_nano())
         self.status.health = self.health.to_dict()
-        self.status.save(self.dir)
+        self.status.save(self.dir, exchange=True)
 
     def _abort_probe(self) -> None:
         probe = self.probe
@@ -659,13 +683,13 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
                           healthcheck=HealthPlan(test=["CMD", "true"]))
         for _ in range(rounds):
             plan.save()
-            RunStatus().save(cdir)
+            RunStatus().save(cdir, exchange=True)
             sup = Supervisor(scratch, "rehearsal")
             sup.cgroups.dirs()
             sup.status = st = RunStatus.load(cdir)  # as run() reads it
             st.boot_id, st.supervisor_start = sc.boot_id(), sc.process_start_time(os.getpid()) or 0
             st.started_at = rfc3339_nano()
-            st.save(cdir)
+            st.save(cdir, exchange=True)
             splitter = LineSplitter()
             for line in splitter.feed(b"one\ntwo\nthr") + splitter.flush():
                 sup.log.write("stdout", line)

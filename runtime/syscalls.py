@@ -79,6 +79,7 @@ _libc.sethostname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 _libc.setdomainname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
 _libc.syscall.restype = ctypes.c_long
+_libc.renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
 
 
 def _check(result: int, what: str) -> int:
@@ -135,6 +136,16 @@ def setdomainname(name: str) -> None:
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
     return _check(_libc.prctl(option, arg2, arg3, arg4, arg5), f"prctl({option})")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def rename_exchange(a: str, b: str) -> None:
+    """Swap two names atomically (renameat2 RENAME_EXCHANGE): both files stay, each under the other's name."""
+    _check(_libc.renameat2(_AT_FDCWD, a.encode(), _AT_FDCWD, b.encode(), _RENAME_EXCHANGE),
+           f"rename {a} <-> {b}")
 
 
 def pidfd_open(pid: int) -> int:

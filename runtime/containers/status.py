@@ -16,6 +16,8 @@ from pathlib import Path
 from runtime.containers.files import read_bytes
 
 STATUS_FILE = "status.json"
+# The supervisor's second copy, swapped with status.json on each save (RunStatus.save(exchange=True)).
+SPARE_FILE = ".status.json.spare"
 STOP_MARKER = "stop-requested"
 OWNER_LOCK = "supervisor.lock"
 
@@ -37,10 +39,22 @@ class RunStatus:
     health: dict[str, object] | None = None
     generation: int = 0  # bumped by every start, so a stale supervisor never overwrites a newer run
 
-    def save(self, container_dir: str | Path) -> None:
-        # Three saves sit on every start's path: one encode of the plain fields (no asdict deep copy: they
-        # are str/int/bool and the health dict, which json reads as it is) and one write.
+    def save(self, container_dir: str | Path, *, exchange: bool = False) -> None:
+        """Replace status.json atomically: readers see the old record or the new one, never a mix.
+
+        ``exchange`` is for the owner of the container (its supervisor holds the owner lock, so no other
+        process uses the spare): the record is written into SPARE_FILE in place and the two names are
+        swapped (RENAME_EXCHANGE). A new file renamed over the old one costs an inode allocated and one
+        freed on every save, and on ext4 a writeback of the new file started by the rename
+        (auto_da_alloc): 130-250 us per save against 15-80 us, and three saves sit on every start's
+        path. The spare keeps the previous record; it is made by the first save and goes with the
+        container's directory.
+        """
+        # One encode of the plain fields (no asdict deep copy: they are str/int/bool and the health dict,
+        # which json reads as it is) and one write.
         data = json.dumps({name: getattr(self, name) for name in _FIELDS}).encode()
+        if exchange and _save_by_exchange(str(container_dir), data):
+            return
         tmp = os.path.join(container_dir, f".{STATUS_FILE}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
         try:
@@ -65,6 +79,40 @@ class RunStatus:
 
 
 _FIELDS = tuple(RunStatus.__dataclass_fields__)
+
+
+def create_initial(container_dir: str | Path) -> None:
+    """A new container's record ("created") and its supervisor's spare, both made here, at create: the
+    first start's save then exchanges the two instead of allocating an inode on the start's path."""
+    data = json.dumps({name: getattr(RunStatus(), name) for name in _FIELDS}).encode()
+    for name, content in ((SPARE_FILE, b""), (STATUS_FILE, data)):  # status.json last: it marks the pair made
+        fd = os.open(os.path.join(container_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            if content:
+                os.write(fd, content)
+        finally:
+            os.close(fd)
+
+
+def _save_by_exchange(container_dir: str, data: bytes) -> bool:
+    """Write ``data`` into the spare and swap it with status.json; False (nothing published) when there is
+    no status.json yet or the filesystem cannot exchange names: the caller renames a new file instead."""
+    from runtime import syscalls
+
+    spare = os.path.join(container_dir, SPARE_FILE)
+    fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        written = 0
+        while written < len(data):
+            written += os.pwrite(fd, data[written:], written)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    try:
+        syscalls.rename_exchange(spare, os.path.join(container_dir, STATUS_FILE))
+    except OSError:
+        return False
+    return True
 
 
 def mark_stop_requested(container_dir: str | Path) -> None:

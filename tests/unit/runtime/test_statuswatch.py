@@ -79,3 +79,30 @@ def test_instances_are_capped_and_released(tmp_path: Path, monkeypatch) -> None:
     finally:
         for w in again:
             w.close()
+
+
+def test_wakes_when_the_owner_swaps_in_its_spare(tmp_path: Path) -> None:
+    """The supervisor's saves exchange the spare with status.json (RENAME_EXCHANGE): still one IN_MOVED_TO."""
+    RunStatus(status="starting").save(tmp_path, exchange=True)  # no status.json yet: a plain rename
+    with StatusWatch([tmp_path], STATUS_FILE) as watch:
+        writer = _later(0.05, lambda: RunStatus(status="running").save(tmp_path, exchange=True))
+        start = time.monotonic()
+        assert watch.wait(10.0)
+        assert time.monotonic() - start < 5.0
+        writer.join()
+    assert RunStatus.load(tmp_path).status == "running"
+
+
+def test_exchange_keeps_the_previous_record_in_the_spare_and_reuses_it(tmp_path: Path) -> None:
+    from runtime.containers.status import SPARE_FILE
+
+    RunStatus(status="created").save(tmp_path)
+    RunStatus(status="starting", pid=1234567).save(tmp_path, exchange=True)
+    spare = tmp_path / SPARE_FILE
+    first_spare_inode = spare.stat().st_ino
+    assert RunStatus.load(tmp_path).pid == 1234567
+    assert b'"created"' in spare.read_bytes()
+    RunStatus(status="running", pid=7).save(tmp_path, exchange=True)  # shorter: the spare's tail is cut
+    assert RunStatus.load(tmp_path).pid == 7 and RunStatus.load(tmp_path).status == "running"
+    assert spare.stat().st_ino != first_spare_inode  # the two inodes swap names, none is made or freed
+    assert {p.name for p in tmp_path.iterdir()} == {STATUS_FILE, SPARE_FILE}
