@@ -2,7 +2,8 @@
 
 Forking a supervisor from the CLI would give each one a private copy of the CLI's heap once the CLI exits.
 Instead, one small process per root (stdlib and the supervisor's modules only, ``gc.freeze()``d) forks
-every supervisor, so all of them share its pages. It is started on demand by the first ``start`` and exits
+every supervisor, so all of them share its pages. While idle it keeps one supervisor forked ahead of need
+(``_Spare``), which takes the next start. It is started on demand by the first ``start`` and exits
 once it has been idle (no supervisors of its own left) for ``idle_exit()`` seconds. If it is killed, its
 supervisors carry on (re-parented to init) and the next request starts a new server.
 
@@ -169,38 +170,132 @@ def serve(root: str, tag: str | None = None) -> None:
     gc.collect()
     gc.freeze()  # keep the collector from writing to (and so un-sharing) the pages children inherit
     children: set[int] = set()
+    spare: _Spare | None = None
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
-    idle_since = time.monotonic()
+    idle_since = last_request = time.monotonic()
     linger = idle_exit()
-    while True:
-        if sel.select(0.1):
+    try:
+        while True:
+            if sel.select(0.1 if spare is not None else _SPARE_AFTER):
+                try:
+                    spare = _serve_one(listener, root_path, children, supervisor, spare)
+                except OSError:
+                    pass  # a client that vanished mid-request must not take the launcher down
+                last_request = time.monotonic()
+            _reap(children)
+            now = time.monotonic()
+            if children:
+                idle_since = now
+            elif now - idle_since > linger:
+                break
+            if spare is None and now - last_request >= _SPARE_AFTER:
+                spare = _Spare.fork(listener, root_path, supervisor)
+        # Stop taking new clients first, then serve whoever is already queued, then go.
+        unixsock.unlink_if_ours(path, my_inode)
+        listener.setblocking(False)
+        while True:
             try:
-                _serve_one(listener, root_path, children, supervisor)
+                spare = _serve_one(listener, root_path, children, supervisor, spare)
+            except BlockingIOError:
+                break
             except OSError:
-                pass  # a client that vanished mid-request must not take the launcher down
-        _reap(children)
-        if children:
-            idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > linger:
-            break
-    # Stop taking new clients first, then serve whoever is already queued, then go.
-    unixsock.unlink_if_ours(path, my_inode)
-    listener.setblocking(False)
-    while True:
-        try:
-            _serve_one(listener, root_path, children, supervisor)
-        except BlockingIOError:
-            break
-        except OSError:
-            continue
+                continue
+    finally:
+        if spare is not None:
+            spare.dismiss()
     listener.close()
     while children:
         _reap(children)
         time.sleep(0.05)
 
 
-def _serve_one(listener: socket.socket, root: Path, children: set[int], supervisor: object) -> None:
+# A supervisor forked ahead of need (``_Spare``) takes the next start: the fork, the child's start-up and
+# its first copy-on-write faults (~2 ms measured, on a start's critical path of ~12) are paid while the
+# launcher is idle. A new spare is forked only after this long without a request, so that its fork never
+# competes for the CPU with the start that used the previous one (on two cores, that start's supervisor
+# and PID 1 already keep both busy). Starts arriving meanwhile get a supervisor forked on demand.
+_SPARE_AFTER = 0.025
+
+
+class _Spare:
+    """A forked child that waits on a socket pair for a container id and a client connection, then
+    supervises that container exactly as a child forked on demand does. If the launcher goes, or
+    dismisses it, it sees EOF and exits."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+
+    @classmethod
+    def fork(cls, listener: socket.socket, root: Path, supervisor: object) -> _Spare | None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return None  # starts fork on demand
+        if pid == 0:
+            code = 0
+            try:
+                listener.close()
+                ours.close()
+                code = _run_spare(theirs, root, supervisor)
+            finally:
+                os._exit(code)
+        theirs.close()
+        ours.setblocking(True)
+        return cls(pid, ours)
+
+    def hand_over(self, container_id: str, conn: socket.socket) -> bool:
+        try:
+            socket.send_fds(self.channel, [container_id.encode()], [conn.fileno()])
+            return True
+        except OSError:
+            return False  # it died: the caller forks a supervisor instead
+        finally:
+            self.channel.close()
+
+    def dismiss(self) -> None:
+        self.channel.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _run_spare(channel: socket.socket, root: Path, supervisor: object) -> int:
+    try:
+        message, fds, _, _ = socket.recv_fds(channel, 256, 1)
+    except OSError:
+        return 0
+    finally:
+        channel.close()
+    if not message or not fds:
+        for fd in fds:
+            os.close(fd)
+        return 0  # dismissed
+    return _supervise(socket.socket(fileno=fds[0]), root, message.decode(), supervisor)
+
+
+def _supervise(conn: socket.socket, root: Path, container_id: str, supervisor: object) -> int:
+    """A supervisor's whole life, in a child of the launcher; its exit code."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    try:
+        supervisor.run(root, container_id, conn)  # type: ignore[attr-defined]
+    except BaseException as exc:  # noqa: BLE001 - the status file and the client must hear of it
+        try:
+            conn.sendall(json.dumps({"ok": False, "error": f"supervisor: {exc}"}).encode() + b"\n")
+        except OSError:
+            pass
+        return 1
+    return 0
+
+
+def _serve_one(listener: socket.socket, root: Path, children: set[int], supervisor: object,
+               spare: _Spare | None) -> _Spare | None:
+    """Serve one queued client; returns the spare still unused (None once it took this start)."""
     conn, _ = listener.accept()
     conn.setblocking(True)
     conn.settimeout(5.0)
@@ -213,28 +308,25 @@ def _serve_one(listener: socket.socket, root: Path, children: set[int], supervis
             line += chunk
     except OSError:
         conn.close()
-        return
+        return spare
     conn.settimeout(None)
     verb, _, arg = line.decode(errors="replace").strip().partition(" ")
     if verb != "start" or not arg:
         conn.close()
-        return
+        return spare
+    if spare is not None:
+        handed = spare.hand_over(arg, conn)
+        children.add(spare.pid)  # it exits at once if the hand-over failed: reaped as any child
+        if handed:
+            conn.close()
+            return None
     pid = os.fork()
     if pid == 0:
         listener.close()
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        code = 0
-        try:
-            supervisor.run(root, arg, conn)  # type: ignore[attr-defined]
-        except BaseException as exc:  # noqa: BLE001 - the status file and the client must hear of it
-            code = 1
-            try:
-                conn.sendall(json.dumps({"ok": False, "error": f"supervisor: {exc}"}).encode() + b"\n")
-            except OSError:
-                pass
-        os._exit(code)
+        os._exit(_supervise(conn, root, arg, supervisor))
     conn.close()
     children.add(pid)
+    return None
 
 
 def _reap(children: set[int]) -> None:

@@ -171,3 +171,51 @@ def test_changed_runtime_code_gets_its_own_launcher(engine, busybox_image, uniqu
     while old_socket.exists() or new_socket.exists():
         assert time.monotonic() < deadline, "a launcher outlived its supervisors"
         time.sleep(0.02)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def _await_spare(launcher_pid: int, supervisors: set[int]) -> int:
+    deadline = time.monotonic() + 10
+    while True:
+        spares = _children(launcher_pid) - supervisors
+        if spares:
+            return spares.pop()
+        assert time.monotonic() < deadline, "the launcher forked no spare supervisor while idle"
+        time.sleep(0.01)
+
+
+def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engine, busybox_image, unique_id):
+    """The launcher forks a supervisor ahead of need while idle; the next start is served by it (not by a
+    fork on demand), a new spare follows, and a spare never outlives its launcher, even a SIGKILLed one."""
+    def spec(n: int) -> ContainerSpec:
+        return ContainerSpec(name=f"s{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
+                             network_mode="none", stop_grace_period=0.2)
+
+    engine.container_create(spec(1))
+    engine.container_start(spec(1).name)
+    first = _status_file(engine, spec(1).name)["supervisor_pid"]
+    launcher_pid = int(Path(f"/proc/{first}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    spare = _await_spare(launcher_pid, {first})
+    engine.container_create(spec(2))
+    engine.container_start(spec(2).name)
+    assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
+    next_spare = _await_spare(launcher_pid, {first, spare})
+    os.kill(launcher_pid, signal.SIGKILL)
+    _wait_gone(next_spare)
+    for n in (1, 2):
+        assert engine.container_inspect(spec(n).name).status == "running"  # their supervisors carry on
+    engine.container_create(spec(3))  # and the next start brings up a new launcher
+    engine.container_start(spec(3).name)
+    assert engine.container_inspect(spec(3).name).status == "running"

@@ -14,6 +14,7 @@ never write into it, and must never delete files inside a layer directory.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -72,7 +73,8 @@ def link_into(cached_root: Path, root: Path) -> None:
 
 
 def _link_tree(src: Path, dst: Path) -> None:
-    """cp -al that tolerates entries already present (two cached images may share blobs)."""
+    """cp -al that tolerates entries already present (two cached images may share blobs); a copy where the
+    root is on another filesystem than the cache (a benchmark's own filesystem)."""
     if not src.is_dir():
         return
     src_s = str(src)
@@ -87,4 +89,9 @@ def _link_tree(src: Path, dst: Path) -> None:
         for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
             target = target_dir / name
             if not os.path.lexists(target):
-                os.link(os.path.join(dirpath, name), target, follow_symlinks=False)
+                try:
+                    os.link(os.path.join(dirpath, name), target, follow_symlinks=False)
+                except OSError as exc:
+                    if exc.errno != errno.EXDEV:
+                        raise
+                    shutil.copy2(os.path.join(dirpath, name), target, follow_symlinks=False)
