@@ -70,7 +70,8 @@ def write_project(workdir: Path, image: str, port: int) -> None:
 
 
 def get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
-    """(status, body) of a GET; (0, "") when nothing answers."""
+    """(status, body) of a GET; (0, "") when nothing answers, or the answer is cut short (the server being
+    replaced mid-response, as a recreate does)."""
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         conn.request("GET", path)
@@ -78,7 +79,7 @@ def get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
         body = resp.read().decode(errors="replace")
         conn.close()
         return resp.status, body
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return 0, ""
 
 
