@@ -266,6 +266,8 @@ class _Spare:
 
 
 def _run_spare(channel: socket.socket, root: Path, supervisor: object) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    process = supervisor.prepare_process()  # type: ignore[attr-defined]
     try:
         message, fds, _, _ = socket.recv_fds(channel, 256, 1)
     except OSError:
@@ -276,14 +278,15 @@ def _run_spare(channel: socket.socket, root: Path, supervisor: object) -> int:
         for fd in fds:
             os.close(fd)
         return 0  # dismissed
-    return _supervise(socket.socket(fileno=fds[0]), root, message.decode(), supervisor)
+    return _supervise(socket.socket(fileno=fds[0]), root, message.decode(), supervisor, process)
 
 
-def _supervise(conn: socket.socket, root: Path, container_id: str, supervisor: object) -> int:
+def _supervise(conn: socket.socket, root: Path, container_id: str, supervisor: object,
+               process: object = None) -> int:
     """A supervisor's whole life, in a child of the launcher; its exit code."""
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
-        supervisor.run(root, container_id, conn)  # type: ignore[attr-defined]
+        supervisor.run(root, container_id, conn, process)  # type: ignore[attr-defined]
     except BaseException as exc:  # noqa: BLE001 - the status file and the client must hear of it
         try:
             conn.sendall(json.dumps({"ok": False, "error": f"supervisor: {exc}"}).encode() + b"\n")

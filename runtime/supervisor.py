@@ -56,8 +56,31 @@ class _Probe:
     timed_out: bool = False
 
 
+@dataclass
+class ProcessSetup:
+    """The supervisor process's own set-up, which does not depend on its container: done by a spare
+    supervisor (runtime.launcher) while it waits for one, so that a start does not wait for it."""
+
+    selector: selectors.BaseSelector  # with the signal wakeup pipe registered as "wake"
+    boot_id: str
+    start_time: int  # this process's, as /proc/<pid>/stat says: tells its pid apart from a reused one
+
+
+def prepare_process() -> ProcessSetup:
+    """Become a subreaper, route signals to a wakeup pipe in a selector, and note what identifies us."""
+    sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    selector = selectors.DefaultSelector()
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
+    return ProcessSetup(selector, sc.boot_id(), sc.process_start_time(os.getpid()) or 0)
+
+
 class Supervisor:
-    def __init__(self, root: Path, container_id: str) -> None:
+    def __init__(self, root: Path, container_id: str, process: ProcessSetup | None = None) -> None:
         self.root = root
         self.id = container_id
         self.dir = root / "containers" / container_id
@@ -65,7 +88,8 @@ class Supervisor:
         self.cgroups = ContainerCgroups(root, container_id, self.plan.cgroup_parent)
         self.status = RunStatus()  # read in run(), once it owns the container
         self.log = LogWriter(log_path(self.dir), self.plan.log_max_size, self.plan.log_max_files)
-        self.sel = selectors.DefaultSelector()
+        self.process = process  # made in run() when not given
+        self.sel: selectors.BaseSelector = process.selector if process is not None else selectors.DefaultSelector()
         self.pid = 0
         self.exit_status: int | None = None
         self.probe: _Probe | None = None
@@ -98,18 +122,14 @@ class Supervisor:
             return
         self.owner_fd = owner  # held until this process exits
         self.status = RunStatus.load(self.dir)  # as the previous owner left it
-        sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
-        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(wake_w)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_IGN)
-        self.sel.register(wake_r, selectors.EVENT_READ, "wake")
+        if self.process is None:
+            self.process = prepare_process()
+            self.sel = self.process.selector
         st = self.status
         st.generation += 1
-        st.boot_id = sc.boot_id()
+        st.boot_id = self.process.boot_id
         st.supervisor_pid = os.getpid()
-        st.supervisor_start = sc.process_start_time(os.getpid()) or 0
+        st.supervisor_start = self.process.start_time
         st.status, st.error, st.restart_count, st.health = "starting", "", 0, None
         restarts = RestartManager(self.plan.restart, self.plan.restart_max_retries)
         first = True
@@ -722,8 +742,9 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
         shutil.rmtree(scratch, ignore_errors=True)  # the whole scratch dir: one per launcher would pile up
 
 
-def run(root: str | Path, container_id: str, notify: socket.socket | None) -> None:
-    """Entry point in the forked supervisor process."""
-    Supervisor(Path(root), container_id).run(notify)
+def run(root: str | Path, container_id: str, notify: socket.socket | None,
+        process: ProcessSetup | None = None) -> None:
+    """Entry point in the forked supervisor process (``process``: its set-up, if done ahead)."""
+    Supervisor(Path(root), container_id, process).run(notify)
     if notify is not None:
         notify.close()
