@@ -44,6 +44,33 @@ def row(name: str, ours: float, ref: float, ref_name: str, target: str = "") -> 
           f"ratio {ours / ref:5.2f}  {target}")
 
 
+def conditions(directory: Path) -> str:
+    """What, besides the code, moves the container figures on the development VMs: the time a new file
+    takes in ``directory`` (scripts/bench-fs.sh says why it can be 15x the usual), and the memory cgroups
+    the kernel still keeps (every container start, runc's too, gets slower as removed ones pile up as
+    "dying" cgroups while page cache is charged to them; ``sync; echo 3 > /proc/sys/vm/drop_caches``
+    frees them)."""
+    import os
+
+    times = []
+    for i in range(30):
+        path = directory / f".calibration-{i}"
+        start = time.perf_counter()
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        times.append(time.perf_counter() - start)
+    for i in range(30):
+        (directory / f".calibration-{i}").unlink()
+    memcgs = "?"
+    try:
+        for line in Path("/proc/cgroups").read_text().splitlines():
+            if line.startswith("memory\t"):
+                memcgs = line.split()[2]
+    except OSError:
+        pass
+    return (f"conditions: a new file in {directory} takes {statistics.median(times) * 1e6:.0f} us (median of 30); "
+            f"memory cgroups on the host, dying ones included: {memcgs}")
+
+
 def oci_bundle(rootfs: Path, workdir: Path) -> Path:
     """A runc bundle running /bin/true on ``rootfs`` (read-only, no terminal)."""
     bundle = workdir / "bundle"

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from benchmarks._measure import alternate as _alternate
+from benchmarks._measure import conditions, on_busybox_root, venv_bin
 from benchmarks._measure import oci_bundle as _oci_bundle
-from benchmarks._measure import on_busybox_root, venv_bin
 from benchmarks._measure import row as _row
 from benchmarks._measure import time_call as _time
 
@@ -72,7 +72,8 @@ def _bench(args: argparse.Namespace, rootfs: Path, work: Path, root: Path) -> in
     engine = open_engine(root)
     bundle = _oci_bundle(rootfs, work)
     counter = iter(range(10**6))
-    print(f"busybox rootfs {rootfs}; {args.runs} runs each; medians\n")
+    print(f"busybox rootfs {rootfs}; {args.runs} runs each; medians")
+    print(conditions(root) + "\n")
 
     def runc_run() -> None:
         subprocess.run(["runc", "run", "--bundle", str(bundle), f"hb{os.getpid()}-{next(counter)}"],
