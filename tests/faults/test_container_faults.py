@@ -95,6 +95,9 @@ def test_wiped_run_dir_after_a_reboot_marks_containers_exited(engine, sleeper):
     os.kill(status["supervisor_pid"], signal.SIGKILL)
     os.kill(state.pid, signal.SIGKILL)
     _wait_gone(state.pid)
+    # The supervisor too: it holds the container's mount namespace, whose teardown is part of its exit, and
+    # the owner lock until that is over.
+    _wait_gone(status["supervisor_pid"])
     status["boot_id"] = "00000000-0000-0000-0000-000000000000"
     (engine.container_dir(state.id) / "status.json").write_text(json.dumps(status))
     shutil.rmtree(naming.run_dir(engine.root))
