@@ -582,6 +582,8 @@ class Supervisor:
         self.sel.register(conn, selectors.EVENT_READ, "client")
 
     def _client_input(self, conn: socket.socket) -> None:
+        if conn not in self.clients:
+            return  # dropped earlier in this same round of events: its send of the output failed
         try:
             data = conn.recv(65536)
         except BlockingIOError:
