@@ -738,6 +738,10 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
                 sup._on_ready(key)  # EOF: flushes and unregisters
             sup._reap()
             sup.sel.select(0)
+            sup.pid = os.getpid()  # our own mount namespace stands in for a container's
+            sup._hold_mount_ns()
+            sup._parent_only_fds()
+            sup._release_mount_ns()
             sup.sel.close()
             sup.log.close()
     finally:
