@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.containers.files import read_bytes
+from runtime.plain import as_plain
 
 PLAN_FILE = "plan.json"
 
@@ -103,7 +104,7 @@ class LaunchPlan:
     def save(self) -> None:
         path = Path(self.container_dir) / PLAN_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
+        tmp.write_text(json.dumps(as_plain(self)))
         os.replace(tmp, path)
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.api import (
@@ -17,6 +17,7 @@ from runtime.api import (
     RestartPolicy,
     Ulimit,
 )
+from runtime.plain import as_plain
 from runtime.state import StateDB, register_schema
 
 register_schema("containers", """
@@ -55,7 +56,7 @@ BLOCK_IO_LISTS = ("blkio_weight_device", "device_read_bps", "device_write_bps", 
 
 
 def spec_to_json(spec: ContainerSpec) -> str:
-    return json.dumps(asdict(spec))
+    return json.dumps(as_plain(spec))
 
 
 def spec_from_json(text: str) -> ContainerSpec:
@@ -137,4 +138,4 @@ class ContainerRecords:
 
 
 def _network_json(endpoints: list[EndpointState], ports: list[PortBinding]) -> str:
-    return json.dumps({"endpoints": [asdict(e) for e in endpoints], "ports": [asdict(p) for p in ports]})
+    return json.dumps({"endpoints": as_plain(endpoints), "ports": as_plain(ports)})
