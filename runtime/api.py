@@ -193,6 +193,9 @@ class ContainerSpec:
     tty: bool = False
     console_size: tuple[int, int] | None = None  # (rows, columns) of the pty at start, as docker's ConsoleSize
     stdin_open: bool = False
+    # docker's StdinOnce (``run -i`` attached): the container's stdin closes when the first attached client
+    # that fed it ends its input. Without it (a service's ``stdin_open``), stdin outlives every attach.
+    stdin_once: bool = False
     # Networking. network_mode: "bridge" (attach to ``networks``), "none", "host", "container:<id or name>".
     network_mode: str = "bridge"
     networks: list[EndpointSpec] = field(default_factory=list)

@@ -606,8 +606,9 @@ class Supervisor:
             self._feed_stdin()
 
     def _client_gone(self) -> None:
-        """docker run -i: the container's stdin closes when the attached client's input ends."""
-        if self.stdin_w is not None:
+        """docker's StdinOnce (run -i): the container's stdin closes when the attached client's input ends.
+        Otherwise (a service's stdin_open) it stays open for the next attach, as docker keeps it."""
+        if self.stdin_w is not None and self.plan.stdin_once:
             self.stdin_eof = True
             self._feed_stdin()
 

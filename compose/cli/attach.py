@@ -6,8 +6,8 @@ attach does it.
 - Without a TTY: the container's output from now on (its log, followed, the records from the attach's start
   on), our standard input forwarded when it has ``stdin_open`` (unless ``--no-stdin``), and with
   ``--sig-proxy`` (the default) the signals we get (^C's SIGINT ...) sent to the container; without it ^C
-  detaches. The supervisor closes the container's stdin when a client that fed it leaves (``run -i``'s
-  behaviour, docker's StdinOnce): unlike docker's, a service's stdin does not outlive such an attach.
+  detaches. A service's stdin outlives the attach, as docker's does: the next attach feeds it again (only
+  an attached ``run -i``, docker's StdinOnce, closes the container's stdin when its input ends).
 
 Either way the attach ends when the container exits, with its exit code, as docker's. Module level: stdlib
 only (the `attach` command's parser imports it)."""
@@ -206,7 +206,8 @@ def attach_stream(engine: Any, container_id: str, keys: bytes, *, stdin: bool, s
 def _connect_stdin(root: Any, container_id: str, keys: bytes, done: Any, detached: Any) -> socket.socket | None:
     """Our stdin to the container's (``stdin_open`` without a TTY) through its supervisor's attach socket, in
     a thread; the detach sequence in it sets ``detached`` and ``done``. At the end of our input we stop
-    feeding but keep the connection: the supervisor closes the container's stdin when we leave."""
+    feeding but keep the connection, and the container's stdin stays open for the next attach (a run -i's
+    supervisor, docker's StdinOnce, closes it when we leave)."""
     import socket
     import threading
     from pathlib import Path

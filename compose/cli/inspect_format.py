@@ -39,7 +39,8 @@ def container_to_docker(s: Any) -> dict[str, Any]:
                                                                 spec.uts_mode), "User": spec.user or "",
                               "Env": [f"{k}={v}" for k, v in spec.env.items()], "Cmd": spec.command,
                               "Entrypoint": spec.entrypoint, "WorkingDir": spec.working_dir or "",
-                              "Tty": spec.tty, "OpenStdin": spec.stdin_open, "StopSignal": spec.stop_signal})
+                              "Tty": spec.tty, "OpenStdin": spec.stdin_open, "StdinOnce": spec.stdin_once,
+                              "StopSignal": spec.stop_signal})
         r = spec.resources
         out["HostConfig"] = {
             "NetworkMode": spec.network_mode, "Privileged": spec.privileged, "ReadonlyRootfs": spec.read_only,

@@ -55,7 +55,7 @@ def build_plan(engine: Any, container_id: str, name: str, spec: ContainerSpec, i
         ulimits=_ulimits(name, spec), sysctls=_sysctls(name, spec), oom_score_adj=spec.oom_score_adj,
         init=spec.init, shm_size=spec.shm_size or DEFAULT_SHM_SIZE,
         tty=spec.tty, console_size=list(spec.console_size) if spec.tty and spec.console_size else None,
-        stdin_open=spec.stdin_open, stop_signal=stop_signal,
+        stdin_open=spec.stdin_open, stdin_once=spec.stdin_open and spec.stdin_once, stop_signal=stop_signal,
         stop_grace_period=spec.stop_grace_period,
         restart=spec.restart.name, restart_max_retries=spec.restart.max_retries,
         healthcheck=_health(spec, image), log_max_size=spec.log_max_size, log_max_files=spec.log_max_files,

@@ -75,6 +75,7 @@ class LaunchPlan:
     tty: bool = False
     console_size: list[int] | None = None  # [rows, columns] of the pty at start (the user's window)
     stdin_open: bool = False
+    stdin_once: bool = False  # ContainerSpec.stdin_once
     stop_signal: int = 15
     stop_grace_period: float = 10.0
     restart: str = "no"

@@ -103,6 +103,43 @@ def test_attach_forwards_stdin_to_a_stdin_open_service(hoist_root: Path, busybox
         h("down", "-v", "-t", "0", check=False)
 
 
+def test_a_services_stdin_outlives_an_attach(hoist_root: Path, busybox_image: str, project_name: str,
+                                            tmp_path: Path) -> None:
+    """docker's attach leaves a service's stdin open when the attach's input ends (StdinOnce is off for
+    services): a second attach feeds the same process."""
+    h = Hoist(hoist_root, tmp_path, project_name)
+    _compose(h, busybox_image, """  echo:
+    <<: *base
+    stdin_open: true
+    command: ["sh", "-c", "while read line; do echo got $$line; done; echo stdin closed; sleep 1000"]
+""")
+    name = f"{project_name}-echo-1"
+
+    def attach_and_leave(text: str) -> None:
+        proc = subprocess.Popen(h.argv("attach", "--sig-proxy=false", "echo"), cwd=h.workdir, env=h.env,
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(f"{text}\n".encode())
+            proc.stdin.close()  # our input ends here
+            wait_for(lambda: f"got {text}" in h("logs", "echo").out, what=f"{text!r} read by the service")
+        finally:
+            proc.send_signal(signal.SIGINT)  # without sig-proxy, ^C detaches
+            proc.wait(timeout=15)
+
+    try:
+        h("up", "-d", timeout=120)
+        attach_and_leave("one")
+        attach_and_leave("two")
+        assert "stdin closed" not in h("logs", "echo").out
+        assert h.states()[name] == "running"
+        inspect = json.loads(h("container", "inspect", name).out)[0]
+        assert (inspect["Config"]["OpenStdin"], inspect["Config"]["StdinOnce"]) == (True, False)
+    finally:
+        h("down", "-v", "-t", "0", check=False)
+
+
 def test_attach_forwards_interrupt_with_sig_proxy(hoist_root: Path, busybox_image: str, project_name: str,
                                                   tmp_path: Path) -> None:
     h = Hoist(hoist_root, tmp_path, project_name)

@@ -466,6 +466,9 @@ def spec_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None =
         restart=_restart(args.restart), healthcheck=_healthcheck(args), tty=args.tty,
         console_size=_console_size() if args.tty else None,
         stdin_open=args.interactive,
+        # As docker run: an attached run -i closes the container's stdin at the end of ours (StdinOnce);
+        # create and run -d leave it open for whoever attaches.
+        stdin_once=args.interactive and hasattr(args, "detach") and not args.detach,
         network_mode="bridge" if networks or args.network == "default" else args.network,
         networks=networks, ports=_ports(args.publish), dns=args.dns, dns_search=args.dns_search,
         dns_opt=args.dns_option,

@@ -227,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
 
             changes["console_size"] = terminal_size()
         changes["stdin_open"] = bool(args.interactive)
+        changes["stdin_once"] = bool(args.interactive)  # attached: stdin ends with ours, as docker compose run
     spec = dataclasses.replace(spec, **changes)  # type: ignore[arg-type]
     state = ctx.engine.container_create(spec)
     if args.detach:
