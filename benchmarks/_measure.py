@@ -27,15 +27,22 @@ def time_call(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def alternate(ours: Callable[[], object], ref: Callable[[], object], runs: int) -> tuple[float, float]:
+def alternate(ours: Callable[[], object], ref: Callable[[], object], runs: int,
+              settle: float = 0.0) -> tuple[float, float]:
     """Medians of ``runs`` timings of each, taken in turn (so load changes hit both alike), after one
-    untimed call of each to warm caches (page cache, bytecode, the launcher)."""
+    untimed call of each to warm caches (page cache, bytecode, the launcher).
+
+    ``settle``: seconds of pause after each timed call, so that what one side leaves running in the
+    background (a supervisor's cleanup, the launcher forking its next spare) is over before the other side
+    is timed, instead of slowing it down."""
     ours()
     ref()
     a, b = [], []
     for _ in range(runs):
         a.append(time_call(ours))
+        time.sleep(settle)
         b.append(time_call(ref))
+        time.sleep(settle)
     return statistics.median(a), statistics.median(b)
 
 

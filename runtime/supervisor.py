@@ -66,6 +66,16 @@ class ProcessSetup:
     start_time: int  # this process's, as /proc/<pid>/stat says: tells its pid apart from a reused one
 
 
+_own_mount_ns_inode = 0
+
+
+def _own_mount_ns() -> int:
+    global _own_mount_ns_inode
+    if not _own_mount_ns_inode:
+        _own_mount_ns_inode = os.stat("/proc/self/ns/mnt").st_ino
+    return _own_mount_ns_inode
+
+
 def prepare_process() -> ProcessSetup:
     """Become a subreaper, route signals to a wakeup pipe in a selector, and note what identifies us."""
     sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
@@ -225,7 +235,13 @@ class Supervisor:
             streams = {out_r: "stdout", err_r: "stderr"}
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
-            self.pid = spawn(self.plan, self._limit_and_attach if first else self.cgroups.attach, cg_dirs, stdio,
+            attach = self._limit_and_attach if first else self.cgroups.attach
+
+            def attach_and_hold(pid1: int) -> None:
+                attach(pid1)
+                self._hold_mount_ns(pid1, only_if_unshared=True)
+
+            self.pid = spawn(self.plan, attach_and_hold, cg_dirs, stdio,
                              theirs, close_in_child=self._parent_only_fds(),
                              prepare=self._prepare_first if first else None)
             if console is not None:
@@ -248,7 +264,8 @@ class Supervisor:
         for fd in child_ends:
             os.close(fd)
         os.close(null)
-        self._hold_mount_ns()
+        if self.mount_ns < 0:
+            self._hold_mount_ns(self.pid)
         for fd, stream in streams.items():
             os.set_blocking(fd, False)
             self.sel.register(fd, selectors.EVENT_READ, ("out", stream, LineSplitter()))
@@ -265,19 +282,26 @@ class Supervisor:
             st.health = self.health.to_dict()
         st.save(self.dir, exchange=True)  # one write: "running" is never seen without its "starting" health
 
-    def _hold_mount_ns(self) -> None:
+    def _hold_mount_ns(self, pid1: int, only_if_unshared: bool = False) -> None:
         """Keep the container's mount namespace alive past PID 1's exit, until the exit is reported.
 
         The last process of a mount namespace unmounts all of it on its way out (overlay, /proc, /sys,
         /dev...), waiting out RCU grace periods, and its parent hears of the exit only after that: ~1 ms
         between a container's exit and the supervisor's SIGCHLD. Held here, that teardown happens when
-        ``_release_mount_ns`` closes the fd, after the waiting client was told. Opened once PID 1 has
-        exec'd (its namespace is the container's then); a PID 1 that already exited is simply missed.
+        ``_release_mount_ns`` closes the fd, after the waiting client was told.
+
+        Taken when PID 1 is in its cgroups (``only_if_unshared``: PID 1 has usually unshared its mount
+        namespace long before; if it has not, ours is not taken), else once PID 1 has exec'd. Taken only
+        after the exec, a ``true`` could exit before it: the hold was missed in 1 run of 5.
         """
         try:
-            self.mount_ns = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(f"/proc/{pid1}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
-            self.mount_ns = -1
+            return  # it exited already
+        if only_if_unshared and os.fstat(fd).st_ino == _own_mount_ns():
+            os.close(fd)
+            return
+        self.mount_ns = fd
 
     def _release_mount_ns(self) -> None:
         if self.mount_ns >= 0:
@@ -666,6 +690,7 @@ class Supervisor:
     # ------------------------------------------------------------------------------------- cleanup
 
     def _cleanup(self) -> None:
+        self._release_mount_ns()  # a start that failed after the hold
         for conn in self.clients:
             conn.close()
         self.clients.clear()
@@ -740,7 +765,8 @@ def rehearse(scratch: Path, rounds: int = 20) -> None:
             sup._reap()
             sup.sel.select(0)
             sup.pid = os.getpid()  # our own mount namespace stands in for a container's
-            sup._hold_mount_ns()
+            sup._hold_mount_ns(sup.pid, only_if_unshared=True)
+            sup._hold_mount_ns(sup.pid)
             sup._parent_only_fds()
             sup._release_mount_ns()
             sup.sel.close()
