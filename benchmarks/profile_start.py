@@ -66,10 +66,10 @@ def _instrument_launcher(log: _Log) -> None:
     init._steps = steps  # type: ignore[assignment]
     original_run = supervisor.run
 
-    def run(root: Any, container_id: str, notify: Any) -> None:
+    def run(root: Any, container_id: str, notify: Any, process: Any = None) -> None:
         log.run = container_id[:12]
         log.mark("supervisor>")
-        original_run(root, container_id, notify)
+        original_run(root, container_id, notify, process)
 
     supervisor.run = run  # type: ignore[assignment]
     log.wrap(supervisor, "own", "sup:own")
