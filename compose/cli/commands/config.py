@@ -4,6 +4,7 @@ canonical form, as `docker compose config` prints it (same keys, same long forms
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 HELP = "Parse, resolve and render compose file in canonical format"
 
@@ -27,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="don't check model consistency (undefined references, cycles...)")
     parser.add_argument("--no-env-resolution", action="store_true",
                         help="don't resolve service env files")
-    parser.add_argument("--resolve-image-digests", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--resolve-image-digests", action="store_true",
+                        help="pin image tags to digests (asks each image's registry)")
     parser.add_argument("--variables", action="store_true", help="print the model variables and their defaults")
     parser.add_argument("--environment", action="store_true",
                         help="print the environment used for interpolation")
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         # List every profile declared, whatever is active: load with all profiles enabled.
         options.profiles = ["*"]
     if args.quiet and not any((args.services, args.volumes, args.networks, args.list_profiles, args.images,
-                               args.hash, args.environment)):
+                               args.hash, args.environment, args.resolve_image_digests)):
         from compose.project import check_project
 
         check_project(options)
@@ -58,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     document = loaded.document
     if args.service_names:
         document = _only_services(document, args.service_names)
+    if args.resolve_image_digests:
+        document = _with_image_digests(document)
     if args.environment:
         return _emit(args, "".join(f"{k}={v}\n" for k, v in sorted(loaded.environ.items())))
     if args.services:
@@ -136,3 +140,38 @@ def _print_variables(args: argparse.Namespace) -> int:
             text += (f"{r['name']:<{width}}  {str(r['required']).lower():<8}  {r['default_value'] or '':<13}  "
                      f"{r['alternate_value'] or ''}\n")
     return _emit(args, text)
+
+
+def _with_image_digests(document: dict[str, Any]) -> dict[str, Any]:
+    """``--resolve-image-digests``, as compose's: each service's image pinned to the digest its registry
+    serves for that tag now (the manifest, or the index of a multi-platform image), written in full with
+    its tag (``docker.io/library/busybox:latest@sha256:...``); an image already pinned only normalised, its
+    tag dropped, as Docker's reference parser does. Services without an image (build only) are left as
+    they are; a registry that cannot answer fails the command. The loaded document is not changed."""
+    from runtime import naming
+    from runtime.images import reference
+    from runtime.images.registry import client_for
+
+    services = {name: dict(svc) for name, svc in document.get("services", {}).items()}
+    pinned: dict[str, str] = {}
+    clients: dict[str, Any] = {}
+    try:
+        for svc in services.values():
+            image = svc.get("image")
+            if not image:
+                continue
+            if image not in pinned:
+                ref = reference.parse(image)
+                if ref.digest:
+                    pinned[image] = f"{ref.repository}@{ref.digest}"
+                else:
+                    client = clients.get(ref.domain)
+                    if client is None:
+                        client = clients[ref.domain] = client_for(naming.resolve_root(), ref.domain)
+                    manifest = client.get_manifest(ref.path, ref.tag or reference.DEFAULT_TAG)
+                    pinned[image] = f"{ref}@{manifest.digest}"
+            svc["image"] = pinned[image]
+    finally:
+        for client in clients.values():
+            client.close()
+    return {**document, "services": services}
