@@ -1,5 +1,10 @@
 """hoist events: a stream of container events of the project (create, start, die, health_status, destroy...),
-observed by polling the engine (there is no daemon to push them); --json prints compose's JSON lines."""
+observed by polling the engine (there is no daemon to push them); --json prints compose's JSON lines.
+
+There is no daemon keeping a log of past events either, so ``--since`` replays what the containers' records
+still tell: each container's creation, its latest start and exit, and its current health at its latest
+probe (earlier restarts and health changes, and removed containers, are not recorded anywhere). ``--until``
+ends the stream at that time; one in the past prints the replayed events and exits, as docker's."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from runtime.api import ContainerState
 
 HELP = "Receive real time events from containers"
@@ -16,8 +23,9 @@ _ACTIONS = {"paused": "pause", "exited": "die", "dead": "die", "restarting": "re
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="output events as a stream of json objects")
-    parser.add_argument("--since", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--until", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--since", default=None,
+                        help="also show the recorded events since this time (duration like 10m, Unix or RFC 3339)")
+    parser.add_argument("--until", default=None, help="stop streaming at this time (same forms)")
     parser.add_argument("services", nargs="*", metavar="SERVICE")
 
 
@@ -45,6 +53,29 @@ def diff(before: dict[str, ContainerState], after: dict[str, ContainerState]) ->
     return out
 
 
+def recorded(states: list[ContainerState], since: str, until: str | None) -> list[tuple[str, str, ContainerState]]:
+    """(engine time, action, container) of the events the records still tell, since <= time <= until, in
+    time order (times in the engine's sortable form)."""
+    out: list[tuple[str, str, ContainerState]] = []
+    for c in states:
+        events = [(c.created, "create")]
+        if c.started_at:
+            events.append((c.started_at, "start"))
+        if c.finished_at and c.status in ("exited", "dead"):
+            events.append((c.finished_at, "die"))
+        if c.health and c.health_log:
+            events.append((c.health_log[-1].end, f"health_status: {c.health}"))
+        out += [(t, action, c) for t, action in events if t and t >= since and (until is None or t <= until)]
+    return sorted(out, key=lambda e: e[0])
+
+
+def _wall_time(engine_time: str) -> datetime:
+    """``YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`` as an aware datetime (to the microsecond)."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(engine_time[:26] + "+00:00")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
@@ -53,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     from compose import labels as L
     from compose.cli.projectctx import check_services, project_context
+    from compose.timefilter import engine_time, parse_time_filter
 
+    since, until = parse_time_filter(args.since), parse_time_filter(args.until)
     ctx = project_context(args, need_file=False)
     check_services(ctx, args.services)
     orch = ctx.orchestrator()
@@ -61,21 +94,28 @@ def run(args: argparse.Namespace) -> int:
     def snapshot() -> dict[str, ContainerState]:
         return {c.id: c for c in orch.containers(services=args.services, oneoff=None)}
 
+    def emit(action: str, c: ContainerState, when: datetime) -> None:
+        attrs = {"name": c.name, "image": c.image}
+        if c.status in ("exited", "dead") and action == "die":
+            attrs["exitCode"] = str(c.exit_code)
+        stamp = when.isoformat()
+        if args.json:
+            line = json.dumps({"time": stamp, "type": "container", "action": action, "id": c.id,
+                               "service": c.labels.get(L.SERVICE, ""), "attributes": attrs})
+        else:
+            extra = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+            line = f"{stamp} container {action} {c.id} ({extra})"
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
     state = snapshot()
-    while True:
-        time.sleep(POLL)
+    if since is not None:
+        for at, action, c in recorded(list(state.values()), since, until):
+            emit(action, c, _wall_time(at))
+    while until is None or engine_time(time.time()) < until:
+        time.sleep(POLL if until is None else max(0.0, min(POLL, _wall_time(until).timestamp() - time.time())))
         now = snapshot()
         for action, c in diff(state, now):
-            attrs = {"name": c.name, "image": c.image}
-            if c.status in ("exited", "dead"):
-                attrs["exitCode"] = str(c.exit_code)
-            stamp = datetime.now(UTC).isoformat()
-            if args.json:
-                line = json.dumps({"time": stamp, "type": "container", "action": action, "id": c.id,
-                                   "service": c.labels.get(L.SERVICE, ""), "attributes": attrs})
-            else:
-                extra = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
-                line = f"{stamp} container {action} {c.id} ({extra})"
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            emit(action, c, datetime.now(UTC))
         state = now
+    return 0

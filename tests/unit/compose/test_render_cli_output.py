@@ -212,3 +212,37 @@ def test_project_lock_is_exclusive(tmp_path: Path) -> None:
         t.join()
     with project_lock(tmp_path, "p", timeout=1):
         pass
+
+
+def test_events_since_replays_the_records_and_until_in_the_past_ends_the_stream(
+        engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--progress", "quiet", "up", "-d"]) == 0
+    engine.container_stop("demo-web-1")
+    capsys.readouterr()
+    assert main(["events", "--json", "--since", "1h", "--until", "0s"]) == 0  # returns: --until is now
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    web = [e["action"] for e in events if e["attributes"]["name"] == "demo-web-1"]
+    assert web == ["create", "start", "die"]
+    assert [e["time"] for e in events] == sorted(e["time"] for e in events)
+    die = next(e for e in events if e["action"] == "die")
+    assert die["attributes"]["exitCode"] and die["service"] == "web"
+    assert main(["events", "--since", "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z"]) == 0
+    assert capsys.readouterr().out == ""  # nothing recorded in that window
+    assert main(["events", "--since", "yesterday"]) != 0
+    assert "invalid time 'yesterday'" in capsys.readouterr().err
+
+
+def test_recorded_events_keep_to_their_window() -> None:
+    from compose.cli.commands.events import recorded
+    from runtime.api import HealthLogEntry
+
+    c = ContainerState(id="a" * 64, name="p-web-1", image="busybox", image_id="sha256:x", labels={},
+                       status="exited", created="2026-01-01T00:00:00.000000000Z",
+                       started_at="2026-01-01T00:00:05.000000000Z", finished_at="2026-01-01T00:01:00.000000000Z",
+                       health="healthy", health_log=[HealthLogEntry(start="2026-01-01T00:00:30.000000000Z",
+                                                                    end="2026-01-01T00:00:30.500000000Z",
+                                                                    exit_code=0, output="")])
+    events = recorded([c], "2026-01-01T00:00:01.000000000Z", "2026-01-01T00:00:59.000000000Z")
+    assert [a for _, a, _ in events] == ["start", "health_status: healthy"]
+    assert [a for _, a, _ in recorded([c], "2025-01-01T00:00:00.000000000Z", None)] == \
+        ["create", "start", "health_status: healthy", "die"]
