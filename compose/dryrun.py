@@ -1,6 +1,7 @@
 """``--dry-run``: commands show what they would do and change nothing, as docker compose's.
 
-`up` and `create` print their convergence plan (compose/cli/upflow.py). `down`, `start`, `stop`, `restart`,
+`up` and `create` print their convergence plan (compose/cli/upflow.py); `watch` prints what a change of each
+watched file would do (compose/watch/preview.py). `down`, `start`, `stop`, `restart`,
 `kill`, `pause`, `unpause` and `rm` run their real code against :class:`DryRunEngine`, which reads through to
 the engine and does nothing that changes state, and report each resource with compose's ``DRY-RUN MODE -``
 prefix (:class:`DryRunSink`). Read-only commands run as usual. Every other command refuses the flag before it
@@ -22,7 +23,7 @@ from runtime.api import ContainerState, EngineAPI, ExecSpec
 PREFIX = "DRY-RUN MODE - "
 
 # Commands that honour --dry-run (their own way, or through DryRunEngine) or change nothing anyway.
-SIMULATED = ("up", "create", "down", "start", "stop", "restart", "kill", "pause", "unpause", "rm")
+SIMULATED = ("up", "create", "down", "start", "stop", "restart", "kill", "pause", "unpause", "rm", "watch")
 READ_ONLY = ("ps", "logs", "top", "port", "events", "wait", "ls", "images", "config", "convert", "version",
              "stats", "volumes")
 ALLOWED = frozenset(SIMULATED + READ_ONLY)

@@ -1,5 +1,5 @@
 """hoist watch: bring the services up (unless --no-up), then apply their develop.watch rules on every file
-change until Ctrl-C."""
+change until Ctrl-C. With --dry-run: what a change of each watched file would do, and nothing else."""
 
 from __future__ import annotations
 
@@ -47,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
     ctx = project_context(args)
     project = ctx.require_project()
     services = watched_services(project, list(args.services))
+    if getattr(args, "dry_run", False):
+        # What each file's change would do (compose/watch/preview.py); nothing is started or watched.
+        from compose.dryrun import PREFIX
+        from compose.watch.preview import preview
+
+        for line in preview(project, services):
+            print(PREFIX + line)
+        return 0
     if not args.no_up:
         from compose.cli.upflow import run_up
 

@@ -100,3 +100,39 @@ def test_ps_format_go_templates(engine: FakeEngine, capsys: pytest.CaptureFixtur
     assert lines[0] == "NAME\tSERVICE" and sorted(lines[1:]) == ["demo-db-1\tdb", "demo-web-1\tweb"]
     assert main(["ps", "--format", "{{json .}}"]) == 0
     assert {json.loads(x)["Service"] for x in capsys.readouterr().out.splitlines()} == {"db", "web"}
+
+
+def test_watch_dry_run_says_what_each_watched_files_change_would_do(
+        engine: FakeEngine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "app" / "static").mkdir(parents=True)
+    (tmp_path / "app" / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "app" / "server.py").write_text("b\n")
+    (tmp_path / "app" / "static" / "index.html").write_text("a\n")
+    (tmp_path / "app" / "node_modules" / "x" / "big.js").write_text("c\n")
+    (tmp_path / "app" / "notes.tmp").write_text("d\n")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    (tmp_path / "requirements.txt").write_text("x\n")
+    (tmp_path / "compose.yaml").write_text("""
+services:
+  web:
+    build: .
+    develop:
+      watch:
+        - {action: sync, path: ./app, target: /srv/app, ignore: [node_modules/, "*.tmp"]}
+        - {action: rebuild, path: ./requirements.txt}
+        - {action: sync+restart, path: ./Dockerfile, target: /srv/Dockerfile}
+""")
+    assert main(["--dry-run", "watch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("DRY-RUN MODE - ") for line in lines)
+    body = [line.removeprefix("DRY-RUN MODE - ") for line in lines]
+    assert body[:3] == ["web watch[0] sync app -> /srv/app", "web watch[1] rebuild requirements.txt",
+                        "web watch[2] sync+restart Dockerfile -> /srv/Dockerfile"]
+    files = body[3:]
+    assert "  app/server.py: web sync -> /srv/app/server.py" in files
+    assert "  app/static/index.html: web sync -> /srv/app/static/index.html" in files
+    assert "  app/notes.tmp: ignored" in files
+    assert "  requirements.txt: web rebuild" in files
+    assert "  Dockerfile: ignored" in files  # a build-definition file is never synced into a container
+    assert not any("node_modules" in line for line in files)  # an ignored directory is not walked into
+    assert engine.calls == []  # nothing was started, built or watched
