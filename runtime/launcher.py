@@ -266,7 +266,6 @@ class _Spare:
 
 
 def _run_spare(channel: socket.socket, root: Path, supervisor: object) -> int:
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     process = supervisor.prepare_process()  # type: ignore[attr-defined]
     supervisor.fault_in_records()  # type: ignore[attr-defined]
     try:

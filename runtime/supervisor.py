@@ -77,15 +77,16 @@ def _own_mount_ns() -> int:
     return _own_mount_ns_inode
 
 
-def prepare_process() -> ProcessSetup:
-    """Become a subreaper, route signals to a wakeup pipe in a selector, and note what identifies us."""
+def prepare_process(selector: selectors.BaseSelector | None = None) -> ProcessSetup:
+    """Become a subreaper, route signals to a wakeup pipe in ``selector`` (a new one by default), and note
+    what identifies us."""
     sc.prctl(sc.PR_SET_CHILD_SUBREAPER, 1)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
-    selector = selectors.DefaultSelector()
+    selector = selector or selectors.DefaultSelector()
     selector.register(wake_r, selectors.EVENT_READ, "wake")
     return ProcessSetup(selector, sc.boot_id(), sc.process_start_time(os.getpid()) or 0)
 
@@ -103,7 +104,7 @@ def fault_in_records() -> None:
                       mounts=[MountPlan(type="bind", source="/s", target="/t")] * 4,
                       limits={"memory": 1 << 30, "pids_limit": 100})
     LaunchPlan.from_json(json.dumps(as_plain(plan)).encode())
-    RunStatus.from_json(json.dumps(as_plain(RunStatus(status="running", health={"Log": []}))).encode())
+    RunStatus.from_json(RunStatus(status="running", health={"Log": []}).encoded())
 
 
 class Supervisor:
@@ -150,8 +151,7 @@ class Supervisor:
         self.owner_fd = owner  # held until this process exits
         self.status = RunStatus.load(self.dir)  # as the previous owner left it
         if self.process is None:
-            self.process = prepare_process()
-            self.sel = self.process.selector
+            self.process = prepare_process(self.sel)
         st = self.status
         st.generation += 1
         st.boot_id = self.process.boot_id

@@ -13,16 +13,16 @@ import os
 from collections.abc import Iterator
 
 from compose.model import Project
-from compose.watch.rules import Trigger, compile_rules, route
+from compose.watch.rules import Trigger, compile_rules, is_under, outermost, route
 
 
 def preview(project: Project, services: list[str]) -> Iterator[str]:
     triggers = compile_rules(project, services)
     for trigger in triggers:
         yield trigger.describe()
-    directories = _outermost(sorted({t.path for t in triggers if os.path.isdir(t.path)}))
-    files = sorted({t.path for t in triggers if not os.path.isdir(t.path)}
-                   - {f for f in (t.path for t in triggers) if any(_under(f, d) for d in directories)})
+    directories = outermost(t.path for t in triggers if os.path.isdir(t.path))
+    files = sorted({t.path for t in triggers
+                    if not os.path.isdir(t.path) and not any(is_under(t.path, d) for d in directories)})
     for path in files:
         yield from _file_lines(triggers, path)
     for root in directories:
@@ -30,19 +30,6 @@ def preview(project: Project, services: list[str]) -> Iterator[str]:
             dirnames[:] = sorted(d for d in dirnames if _walked(triggers, os.path.join(dirpath, d)))
             for name in sorted(filenames):
                 yield from _file_lines(triggers, os.path.join(dirpath, name))
-
-
-def _under(path: str, directory: str) -> bool:
-    return path.startswith(directory.rstrip("/") + "/")
-
-
-def _outermost(directories: list[str]) -> list[str]:
-    """The rule directories, each nested one folded into the one that holds it (sorted input)."""
-    out: list[str] = []
-    for d in directories:
-        if not any(d == o or _under(d, o) for o in out):
-            out.append(d)
-    return out
 
 
 def _walked(triggers: list[Trigger], directory: str) -> bool:

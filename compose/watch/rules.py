@@ -208,9 +208,17 @@ def route(triggers: Iterable[Trigger], host_path: str) -> list[Trigger]:
 
 def watch_roots(triggers: Iterable[Trigger]) -> list[str]:
     """The directories to watch: each rule's directory (a file rule's parent), nested ones folded."""
-    dirs = sorted({t.path if os.path.isdir(t.path) else os.path.dirname(t.path) for t in triggers})
+    return outermost({t.path if os.path.isdir(t.path) else os.path.dirname(t.path) for t in triggers})
+
+
+def is_under(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip("/") + "/")
+
+
+def outermost(directories: Iterable[str]) -> list[str]:
+    """The directories, sorted, each nested one folded into the one that holds it."""
     roots: list[str] = []
-    for d in dirs:
-        if not any(d == r or d.startswith(r.rstrip("/") + "/") for r in roots):
+    for d in sorted(set(directories)):
+        if not any(d == r or is_under(d, r) for r in roots):
             roots.append(d)
     return roots

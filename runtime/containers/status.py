@@ -50,9 +50,7 @@ class RunStatus:
         path. The spare keeps the previous record; it is made by the first save and goes with the
         container's directory.
         """
-        # One encode of the plain fields (no asdict deep copy: they are str/int/bool and the health dict,
-        # which json reads as it is) and one write.
-        data = json.dumps({name: getattr(self, name) for name in _FIELDS}).encode()
+        data = self.encoded()
         if exchange and _save_by_exchange(str(container_dir), data):
             return
         tmp = os.path.join(container_dir, f".{STATUS_FILE}.{os.getpid()}")
@@ -63,6 +61,11 @@ class RunStatus:
         finally:
             os.close(fd)
         os.replace(tmp, os.path.join(container_dir, STATUS_FILE))
+
+    def encoded(self) -> bytes:
+        """One encode of the plain fields (no asdict deep copy: they are str/int/bool and the health dict,
+        which json reads as it is)."""
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}).encode()
 
     @classmethod
     def load(cls, container_dir: str | Path) -> RunStatus:
@@ -84,7 +87,7 @@ _FIELDS = tuple(RunStatus.__dataclass_fields__)
 def create_initial(container_dir: str | Path) -> None:
     """A new container's record ("created") and its supervisor's spare, both made here, at create: the
     first start's save then exchanges the two instead of allocating an inode on the start's path."""
-    data = json.dumps({name: getattr(RunStatus(), name) for name in _FIELDS}).encode()
+    data = RunStatus().encoded()
     for name, content in ((SPARE_FILE, b""), (STATUS_FILE, data)):  # status.json last: it marks the pair made
         fd = os.open(os.path.join(container_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         try:

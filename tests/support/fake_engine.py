@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from runtime.api import (
     ContainerSpec,
@@ -373,3 +373,16 @@ class FakeContainerChanges:
 
     def close(self) -> None:
         self.closed = True
+
+
+def use_demo_project(monkeypatch: Any, fake: FakeEngine, project_dir: Path, compose: str) -> FakeEngine:
+    """The CLI's unit-test frame: ``fake`` (with a busybox image) as the engine of every compose command,
+    ``compose`` as compose.yaml in ``project_dir`` (the working directory), project name ``demo``."""
+    from compose.cli import projectctx
+
+    fake.add_image("busybox")
+    monkeypatch.setattr(projectctx, "open_engine", lambda args=None: fake)
+    (project_dir / "compose.yaml").write_text(compose)
+    monkeypatch.chdir(project_dir)
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
+    return fake

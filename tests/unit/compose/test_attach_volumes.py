@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 import runtime.engine
-from compose.cli import projectctx
 from compose.cli.attach import AttachOptions, EscapeMatcher, attach, parse_detach_keys
 from compose.cli.gotemplate import tabwrite
 from compose.cli.main import main
 from compose.errors import UsageError
 from runtime.api import LogRecord, VolumeSpec
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import FakeEngine, use_demo_project
 
 COMPOSE = """
 services:
@@ -43,13 +42,7 @@ volumes:
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
-    fake = FakeEngine(tmp_path / "root")
-    fake.add_image("busybox")
-    monkeypatch.setattr(projectctx, "open_engine", lambda args=None: fake)
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
-    return fake
+    return use_demo_project(monkeypatch, FakeEngine(tmp_path / "root"), tmp_path, COMPOSE)
 
 
 def _up(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,13 +161,8 @@ class _AttachEngine(FakeEngine):
 
 @pytest.fixture
 def attach_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[_AttachEngine]:
-    fake = _AttachEngine(tmp_path / "root")
-    fake.add_image("busybox")
-    monkeypatch.setattr(projectctx, "open_engine", lambda args=None: fake)
+    fake = use_demo_project(monkeypatch, _AttachEngine(tmp_path / "root"), tmp_path, COMPOSE)
     monkeypatch.setattr(runtime.engine, "open_engine", lambda root=None: fake)  # `hoist container ...`
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
     assert main(["--progress", "quiet", "up", "-d"]) == 0
     # a process of its own in real life: Python's own ^C handling, whatever `up` left in this one
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from compose.cli import projectctx
 from compose.cli.main import main
 from compose.imagesync import ImagePolicy, decide
 from compose.model import Service
 from compose.summary import human_duration, status_text
 from runtime.api import ContainerState, PortBinding
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import FakeEngine, use_demo_project
 
 COMPOSE = """
 services:
@@ -32,13 +31,7 @@ services:
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeEngine:
-    fake = FakeEngine(tmp_path / "root")
-    fake.add_image("busybox")
-    monkeypatch.setattr(projectctx, "open_engine", lambda args=None: fake)
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "demo")
-    return fake
+    return use_demo_project(monkeypatch, FakeEngine(tmp_path / "root"), tmp_path, COMPOSE)
 
 
 def test_up_ps_json_and_exit_codes(engine: FakeEngine, capsys: pytest.CaptureFixture[str]) -> None:
