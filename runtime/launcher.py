@@ -171,6 +171,7 @@ def serve(root: str, tag: str | None = None) -> None:
     gc.freeze()  # keep the collector from writing to (and so un-sharing) the pages children inherit
     children: set[int] = set()
     spare: _Spare | None = None
+    started: list[str] = []  # the id of the container last started (one at most)
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     idle_since = last_request = time.monotonic()
@@ -179,7 +180,7 @@ def serve(root: str, tag: str | None = None) -> None:
         while True:
             if sel.select(0.1 if spare is not None else _SPARE_AFTER):
                 try:
-                    spare = _serve_one(listener, root_path, children, supervisor, spare)
+                    spare = _serve_one(listener, root_path, children, supervisor, spare, started)
                 except OSError:
                     pass  # a client that vanished mid-request must not take the launcher down
                 last_request = time.monotonic()
@@ -190,7 +191,8 @@ def serve(root: str, tag: str | None = None) -> None:
             elif now - idle_since > linger:
                 break
             if spare is None and now - last_request >= _SPARE_AFTER:
-                spare = _Spare.fork(listener, root_path, supervisor)
+                spare = _Spare.fork(listener, root_path, supervisor,
+                                    loopback_netns=_had_no_network(root_path, started))
         # Stop taking new clients first, then serve whoever is already queued, then go.
         unixsock.unlink_if_ours(path, my_inode)
         listener.setblocking(False)
@@ -208,6 +210,20 @@ def serve(root: str, tag: str | None = None) -> None:
     while children:
         _reap(children)
         time.sleep(0.05)
+
+
+def _had_no_network(root: Path, started: list[str]) -> bool:
+    """Whether the container last started has no network (``network_mode: none``), so that the next spare
+    makes a network namespace for such a container ahead (supervisor.ProcessSetup.loopback_netns). Starts
+    come in runs of one kind (a test loop, ``run --rm`` again and again, a project's one-off tasks); one
+    made for nothing costs a namespace created and destroyed while the launcher is idle."""
+    if not started or len(started[0]) != 64 or started[0].strip("0123456789abcdef"):
+        return False  # not an id the engine makes: no file name to build from it
+    try:
+        with open(root / "containers" / started[0] / "plan.json", "rb") as f:
+            return bool(json.load(f).get("network") == "none")
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # A supervisor forked ahead of need (``_Spare``) takes the next start: the fork, the child's start-up and
@@ -228,7 +244,8 @@ class _Spare:
         self.channel = channel
 
     @classmethod
-    def fork(cls, listener: socket.socket, root: Path, supervisor: object) -> _Spare | None:
+    def fork(cls, listener: socket.socket, root: Path, supervisor: object, *,
+             loopback_netns: bool = False) -> _Spare | None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             pid = os.fork()
@@ -241,7 +258,7 @@ class _Spare:
             try:
                 listener.close()
                 ours.close()
-                code = _run_spare(theirs, root, supervisor)
+                code = _run_spare(theirs, root, supervisor, loopback_netns)
             finally:
                 os._exit(code)
         theirs.close()
@@ -265,8 +282,8 @@ class _Spare:
             pass
 
 
-def _run_spare(channel: socket.socket, root: Path, supervisor: object) -> int:
-    process = supervisor.prepare_process()  # type: ignore[attr-defined]
+def _run_spare(channel: socket.socket, root: Path, supervisor: object, loopback_netns: bool) -> int:
+    process = supervisor.prepare_process(loopback_netns=loopback_netns)  # type: ignore[attr-defined]
     supervisor.fault_in_records()  # type: ignore[attr-defined]
     try:
         message, fds, _, _ = socket.recv_fds(channel, 256, 1)
@@ -297,8 +314,9 @@ def _supervise(conn: socket.socket, root: Path, container_id: str, supervisor: o
 
 
 def _serve_one(listener: socket.socket, root: Path, children: set[int], supervisor: object,
-               spare: _Spare | None) -> _Spare | None:
-    """Serve one queued client; returns the spare still unused (None once it took this start)."""
+               spare: _Spare | None, started: list[str] | None = None) -> _Spare | None:
+    """Serve one queued client; returns the spare still unused (None once it took this start). The id of
+    a container started goes in ``started`` (replacing the one before)."""
     conn, _ = listener.accept()
     conn.setblocking(True)
     conn.settimeout(5.0)
@@ -317,6 +335,8 @@ def _serve_one(listener: socket.socket, root: Path, children: set[int], supervis
     if verb != "start" or not arg:
         conn.close()
         return spare
+    if started is not None:
+        started[:] = [arg]
     if spare is not None:
         handed = spare.hand_over(arg, conn)
         children.add(spare.pid)  # it exits at once if the hand-over failed: reaped as any child

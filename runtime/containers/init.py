@@ -55,13 +55,14 @@ class SpawnError(Exception):
         self.exit_code = exit_code
 
 
-def namespace_flags(plan: LaunchPlan) -> int:
+def namespace_flags(plan: LaunchPlan, *, netns_made: bool = False) -> int:
     """The namespaces PID 1 unshares first thing. Not the PID namespace (``_fork_pid1`` made it) nor the
-    cgroup namespace (``_enter_cgroup``, once PID 1 is in its cgroup)."""
+    cgroup namespace (``_enter_cgroup``, once PID 1 is in its cgroup), nor a network namespace made ahead
+    (``netns_made``)."""
     flags = sc.CLONE_NEWNS
     if not plan.uts_host:
         flags |= sc.CLONE_NEWUTS
-    if plan.network == "none":
+    if plan.network == "none" and not netns_made:
         flags |= sc.CLONE_NEWNET
     if not plan.ipc_ns:
         flags |= sc.CLONE_NEWIPC
@@ -103,7 +104,8 @@ _SIG_DFL = int(signal.SIG_DFL)
 
 def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: dict[str, str],
           stdio: tuple[int, int, int], console: socket.socket | None = None,
-          close_in_child: tuple[int, ...] = (), prepare: Callable[[int], None] | None = None) -> int:
+          close_in_child: tuple[int, ...] = (), prepare: Callable[[int], None] | None = None,
+          loopback_netns: int = -1) -> int:
     """Start the container; returns the host pid of its PID 1 (a child of the caller).
 
     ``prepare(pid)`` then ``attach_cgroup(pid)`` run here, in the caller, while PID 1 sets up its mounts.
@@ -111,7 +113,9 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
     goes on past its cgroup step only once ``attach_cgroup`` returned. A failure in either kills PID 1
     before it runs anything of the user's. With ``console`` (one end of a unix socket pair), the container
     gets a terminal made in its own devpts instance, and the pty master is sent over ``console`` (runc's
-    console socket); ``stdio`` is unused then.
+    console socket); ``stdio`` is unused then. ``loopback_netns`` (for a plan without a network): an fd on a
+    network namespace made ahead with its loopback up (``syscalls.new_loopback_netns``), which PID 1 joins
+    instead of making one; the caller keeps its own fd and closes it.
     """
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     attached_r, attached_w = os.pipe2(os.O_CLOEXEC)  # _CGROUPS_MADE, then _ATTACHED: PID 1 is in its cgroup
@@ -123,7 +127,8 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
         raise
     if pid1 == 0:
         # Only the supervisor may hold the write end: PID 1 must see EOF if the supervisor dies.
-        _child(plan, err_w, attached_r, (err_r, attached_w, *close_in_child), cgroup_dirs, stdio, console)
+        _child(plan, err_w, attached_r, (err_r, attached_w, *close_in_child), cgroup_dirs, stdio, console,
+               loopback_netns if plan.network == "none" else -1)
     os.close(err_w)
     os.close(attached_r)
     try:
@@ -194,7 +199,7 @@ def _leave_pid_namespace(own: int, pid1: int) -> None:
 
 
 def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...], cgroup_dirs: dict[str, str],
-           stdio: tuple[int, int, int], console: socket.socket | None) -> None:
+           stdio: tuple[int, int, int], console: socket.socket | None, loopback_netns: int = -1) -> None:
     """PID 1, just forked: leave the supervisor's state behind, enter the namespaces, run the init steps."""
     step = "fork"
     try:
@@ -205,9 +210,13 @@ def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...]
             if target and target not in ("none", "host"):
                 step = f"join {kind} namespace"
                 sc.setns_path(target)
+        if loopback_netns >= 0:
+            step = "join net namespace"
+            sc.setns(loopback_netns, sc.CLONE_NEWNET)
+            os.close(loopback_netns)
         step = "unshare"
-        sc.unshare(namespace_flags(plan))
-        if plan.network == "none":
+        sc.unshare(namespace_flags(plan, netns_made=loopback_netns >= 0))
+        if plan.network == "none" and loopback_netns < 0:
             step = "loopback"
             sc.set_link_up("lo")  # as Docker: no network, but a working 127.0.0.1
     except BaseException as exc:  # noqa: BLE001 - anything here is a setup failure to report

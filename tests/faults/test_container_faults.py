@@ -222,3 +222,75 @@ def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engi
     engine.container_create(spec(3))  # and the next start brings up a new launcher
     engine.container_start(spec(3).name)
     assert engine.container_inspect(spec(3).name).status == "running"
+
+
+def _held_netns(pid: int) -> set[int]:
+    """The inodes of the network namespaces ``pid`` holds open by fd."""
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("net:["):
+            held.add(int(target[5:-1]))
+    return held
+
+
+def _await_held_netns(pid: int) -> int:
+    """The network namespace the spare ``pid`` made ahead, once it waits for its start (while it makes one,
+    it holds its own namespace open too)."""
+    _await_waiting(pid)
+    held = _held_netns(pid)
+    assert len(held) == 1, f"the spare {pid} holds {len(held)} network namespaces ahead, not one"
+    return held.pop()
+
+
+def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahead(engine, busybox_image,
+                                                                                  unique_id):
+    """After a start of a container without a network, the next spare makes such a container's network
+    namespace (loopback up) while it waits: the next one joins exactly that namespace, a fresh one of its
+    own, and nobody else keeps it. After a start with the host network, the spare makes none."""
+    def start(n: int, network: str) -> int:
+        spec = ContainerSpec(name=f"n{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
+                             network_mode=network, stop_grace_period=0.2)
+        engine.container_create(spec)
+        engine.container_start(spec.name)
+        return engine.container_inspect(spec.name).pid
+
+    def netns_of(pid: int) -> int:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+    first = start(1, "none")
+    first_sup = _status_file(engine, f"n1{unique_id}")["supervisor_pid"]
+    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    spare = _await_spare(launcher_pid, {first_sup})
+    made = _await_held_netns(spare)
+    assert made not in (netns_of(os.getpid()), netns_of(first))
+
+    second = start(2, "none")
+    assert _status_file(engine, f"n2{unique_id}")["supervisor_pid"] == spare
+    assert netns_of(second) == made
+    assert not _held_netns(spare)  # the supervisor let its copy go: the container's PID 1 alone holds it
+    sysfs = Path(f"/proc/{second}/root/sys/class/net")  # the container's /sys shows its own namespace
+    assert sorted(os.listdir(sysfs)) == ["lo"]
+    assert int((sysfs / "lo" / "flags").read_text(), 16) & 0x1  # IFF_UP, as in a namespace PID 1 made
+
+    next_spare = _await_spare(launcher_pid, {first_sup, spare})
+    _await_held_netns(next_spare)  # made after the second start; the third does not want it
+    third = start(3, "host")
+    assert _status_file(engine, f"n3{unique_id}")["supervisor_pid"] == next_spare
+    assert netns_of(third) == netns_of(os.getpid())
+    assert not _held_netns(next_spare)
+    after_host = _await_spare(launcher_pid, {first_sup, spare, next_spare})
+    _await_waiting(after_host)  # its set-up, a namespace made ahead included, is done before it waits
+    assert not _held_netns(after_host)
+
+
+def _await_waiting(pid: int) -> None:
+    """Until ``pid`` is blocked in recvmsg (a spare waiting for its start; x86-64 and arm64 numbers)."""
+    recvmsg = {"x86_64": "47", "aarch64": "212"}.get(os.uname().machine, "47")
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/syscall").read_text().split()[0] != recvmsg:
+        assert time.monotonic() < deadline, f"the spare {pid} never came to wait for a start"
+        time.sleep(0.01)
