@@ -285,16 +285,18 @@ class _Spare:
 def _run_spare(channel: socket.socket, root: Path, supervisor: object, loopback_netns: bool) -> int:
     process = supervisor.prepare_process(loopback_netns=loopback_netns)  # type: ignore[attr-defined]
     supervisor.fault_in_records()  # type: ignore[attr-defined]
+    supervisor.fork_pid1_ahead(process)  # type: ignore[attr-defined]
     try:
         message, fds, _, _ = socket.recv_fds(channel, 256, 1)
     except OSError:
-        return 0
+        message, fds = b"", []
     finally:
         channel.close()
     if not message or not fds:
         for fd in fds:
             os.close(fd)
-        return 0  # dismissed
+        process.take_candidate(False)  # dismissed: its PID 1 ahead goes too
+        return 0
     return _supervise(socket.socket(fileno=fds[0]), root, message.decode(), supervisor, process)
 
 

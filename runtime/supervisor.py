@@ -22,7 +22,7 @@ from pathlib import Path
 from runtime import naming
 from runtime import syscalls as sc
 from runtime.containers.cgroups import ContainerCgroups, Limits, Priming
-from runtime.containers.init import SpawnError, spawn
+from runtime.containers.init import Pid1Candidate, SpawnError, fork_candidate, spawn
 from runtime.containers.plan import LaunchPlan, MountPlan
 from runtime.containers.restart import RestartManager
 from runtime.containers.status import RunStatus, own, stop_requested
@@ -68,6 +68,15 @@ class ProcessSetup:
     # A network namespace with its loopback up, made ahead for a container without a network (-1: none made).
     # Making one and bringing ``lo`` up took PID 1 0.8-1.1 ms of a ~12 ms start; joining one takes ~0.06.
     loopback_netns: int = -1
+    candidate: Pid1Candidate | None = None  # PID 1 forked ahead, for a container with a PID namespace of its own
+
+    def take_candidate(self, wanted: bool) -> Pid1Candidate | None:
+        """PID 1 forked ahead, now the caller's, if ``wanted``; else it is discarded here. Once only."""
+        candidate, self.candidate = self.candidate, None
+        if candidate is not None and not wanted:
+            candidate.discard()
+            return None
+        return candidate
 
     def take_loopback_netns(self, wanted: bool) -> int:
         """The namespace made ahead, now the caller's to close, if ``wanted``; else it is let go here, so
@@ -109,6 +118,11 @@ def prepare_process(selector: selectors.BaseSelector | None = None, *,
         except OSError:
             pass  # only an optimisation: PID 1 makes its own
     return ProcessSetup(selector, sc.boot_id(), sc.process_start_time(os.getpid()) or 0, netns)
+
+
+def fork_pid1_ahead(process: ProcessSetup) -> None:
+    """A spare's last step before it waits: fork the next container's PID 1 (init.Pid1Candidate)."""
+    process.candidate = fork_candidate(warm_up=fault_in_records)
 
 
 def fault_in_records() -> None:
@@ -271,6 +285,7 @@ class Supervisor:
             stdio = (stdin, out_w, err_w)
             streams = {out_r: "stdout", err_r: "stderr"}
         netns = self.process.take_loopback_netns(first and self.plan.network == "none") if self.process else -1
+        candidate = self.process.take_candidate(first and not self.plan.pid_ns) if self.process else None
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
             attach = self._limit_and_attach if first else self.cgroups.attach
@@ -281,7 +296,8 @@ class Supervisor:
 
             self.pid = spawn(self.plan, attach_and_hold, cg_dirs, stdio,
                              theirs, close_in_child=self._parent_only_fds(),
-                             prepare=self._prepare_first if first else None, loopback_netns=netns)
+                             prepare=self._prepare_first if first else None, loopback_netns=netns,
+                             candidate=candidate)
             if console is not None:
                 _, fds, _, _ = socket.recv_fds(console, 1, 1)
                 self.master = fds[0]

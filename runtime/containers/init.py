@@ -3,7 +3,8 @@
 ``spawn`` runs in the supervisor. It forks the container's PID 1 straight into a new PID namespace (the
 supervisor unshares CLONE_NEWPID, which applies to its next child only, forks, and goes back to its own
 namespace for children to come); PID 1 enters or unshares the other namespaces, runs the init steps and
-execs the user's command. The supervisor writes PID 1's host pid into the container's cgroups while PID 1
+execs the user's command. A spare supervisor forks that PID 1 ahead, before it knows its container
+(``Pid1Candidate``): the start then hands it the container and goes on as if it had just forked it. The supervisor writes PID 1's host pid into the container's cgroups while PID 1
 mounts its root filesystem (runc's model: the first write to a cgroup.procs file waits out an RCU grace
 period, ~10 ms, which the mounts hide). The supervisor may also make the cgroup directories then
 (``prepare``): PID 1 waits on a sync pipe for "your cgroups exist" before it bind-mounts them, and for
@@ -105,7 +106,7 @@ _SIG_DFL = int(signal.SIG_DFL)
 def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: dict[str, str],
           stdio: tuple[int, int, int], console: socket.socket | None = None,
           close_in_child: tuple[int, ...] = (), prepare: Callable[[int], None] | None = None,
-          loopback_netns: int = -1) -> int:
+          loopback_netns: int = -1, candidate: Pid1Candidate | None = None) -> int:
     """Start the container; returns the host pid of its PID 1 (a child of the caller).
 
     ``prepare(pid)`` then ``attach_cgroup(pid)`` run here, in the caller, while PID 1 sets up its mounts.
@@ -115,22 +116,30 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
     gets a terminal made in its own devpts instance, and the pty master is sent over ``console`` (runc's
     console socket); ``stdio`` is unused then. ``loopback_netns`` (for a plan without a network): an fd on a
     network namespace made ahead with its loopback up (``syscalls.new_loopback_netns``), which PID 1 joins
-    instead of making one; the caller keeps its own fd and closes it.
+    instead of making one; the caller keeps its own fd and closes it. ``candidate``: PID 1 forked ahead
+    (``fork_candidate``), for a plan with a PID namespace of its own; it goes on from here as a PID 1 forked
+    now would (or, if it died meanwhile, one is forked now).
     """
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    attached_r, attached_w = os.pipe2(os.O_CLOEXEC)  # _CGROUPS_MADE, then _ATTACHED: PID 1 is in its cgroup
-    try:
-        pid1 = _fork_pid1(plan)
-    except BaseException:
-        for fd in (err_r, err_w, attached_r, attached_w):
-            os.close(fd)
-        raise
-    if pid1 == 0:
-        # Only the supervisor may hold the write end: PID 1 must see EOF if the supervisor dies.
-        _child(plan, err_w, attached_r, (err_r, attached_w, *close_in_child), cgroup_dirs, stdio, console,
-               loopback_netns if plan.network == "none" else -1)
-    os.close(err_w)
-    os.close(attached_r)
+    netns = loopback_netns if plan.network == "none" else -1
+    pid1 = candidate.go_ahead(plan, cgroup_dirs, stdio, console, netns) if candidate is not None else 0
+    if pid1 > 0:
+        assert candidate is not None
+        err_r, attached_w = candidate.err_r, candidate.attached_w
+    else:
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        attached_r, attached_w = os.pipe2(os.O_CLOEXEC)  # _CGROUPS_MADE, then _ATTACHED: PID 1 is in its cgroup
+        try:
+            pid1 = _fork_pid1(plan.pid_ns)
+        except BaseException:
+            for fd in (err_r, err_w, attached_r, attached_w):
+                os.close(fd)
+            raise
+        if pid1 == 0:
+            # Only the supervisor may hold the write end: PID 1 must see EOF if the supervisor dies.
+            _child(plan, err_w, attached_r, (err_r, attached_w, *close_in_child), cgroup_dirs, stdio, console,
+                   netns)
+        os.close(err_w)
+        os.close(attached_r)
     try:
         attach_error = _attach(pid1, prepare, attach_cgroup, attached_w)
     finally:
@@ -150,19 +159,20 @@ def spawn(plan: LaunchPlan, attach_cgroup: Callable[[int], None], cgroup_dirs: d
     return pid1
 
 
-def _fork_pid1(plan: LaunchPlan) -> int:
-    """Fork PID 1 into its PID namespace: a new one, another container's, or (``host``) ours.
+def _fork_pid1(pid_ns: str) -> int:
+    """Fork PID 1 into its PID namespace (``LaunchPlan.pid_ns``): a new one (""), another container's, or
+    (``host``) ours.
 
     unshare(CLONE_NEWPID) and setns(CLONE_NEWPID) change only where the caller's *next children* go, so
     the caller forks PID 1 itself (no intermediate process: one fork less) and then points that back at
     its own namespace before anything else: its later children (healthchecks, restarts) start outside.
     """
-    if plan.pid_ns == "host":
+    if pid_ns == "host":
         return os.fork()
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     pid1 = -1
     try:
-        _enter_pid_namespace(plan)
+        _enter_pid_namespace(pid_ns)
         try:
             pid1 = os.fork()
         except OSError as exc:
@@ -175,10 +185,10 @@ def _fork_pid1(plan: LaunchPlan) -> int:
     return pid1
 
 
-def _enter_pid_namespace(plan: LaunchPlan) -> None:
-    if plan.pid_ns:
+def _enter_pid_namespace(pid_ns: str) -> None:
+    if pid_ns:
         try:
-            sc.setns_path(plan.pid_ns, sc.CLONE_NEWPID)
+            sc.setns_path(pid_ns, sc.CLONE_NEWPID)
         except OSError as exc:
             raise SpawnError("join pid namespace", _error_text(exc)) from None
     else:
@@ -199,11 +209,14 @@ def _leave_pid_namespace(own: int, pid1: int) -> None:
 
 
 def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...], cgroup_dirs: dict[str, str],
-           stdio: tuple[int, int, int], console: socket.socket | None, loopback_netns: int = -1) -> None:
-    """PID 1, just forked: leave the supervisor's state behind, enter the namespaces, run the init steps."""
+           stdio: tuple[int, int, int], console: socket.socket | None, loopback_netns: int = -1,
+           reset: bool = True) -> None:
+    """PID 1, just forked: leave the supervisor's state behind, enter the namespaces, run the init steps.
+    (A candidate did the reset already, while it waited: ``reset`` False.)"""
     step = "fork"
     try:
-        reset_inherited_signals()
+        if reset:
+            reset_inherited_signals()
         for fd in close:
             os.close(fd)
         for kind, target in (("net", plan.network), ("ipc", plan.ipc_ns)):
@@ -223,6 +236,104 @@ def _child(plan: LaunchPlan, err_w: int, attached_r: int, close: tuple[int, ...]
         _report(err_w, step, exc)
         os._exit(EXIT_SETUP_FAILED)
     _run_init(plan, err_w, attached_r, cgroup_dirs, stdio, console)
+
+
+class Pid1Candidate:
+    """A PID 1 forked ahead of its container into a new PID namespace, by a spare supervisor while it waits
+    (runtime.launcher): it resets what it inherited and waits on a socket for its container. The fork, the
+    child's first copy-on-write faults and that reset (~1.5 ms measured between a supervisor's fork and its
+    child's first step) then leave the start's critical path. It exits at EOF: its supervisor discarded it
+    or died."""
+
+    def __init__(self, pid: int, go: socket.socket, err_r: int, attached_w: int) -> None:
+        self.pid = pid
+        self.go = go  # the container's directory, cgroup directories and stdio fds are sent here
+        self.err_r = err_r
+        self.attached_w = attached_w
+
+    def go_ahead(self, plan: LaunchPlan, cgroup_dirs: dict[str, str], stdio: tuple[int, int, int],
+                 console: socket.socket | None, loopback_netns: int) -> int:
+        """Hand the candidate its container; its pid, or 0 (discarded) when it is gone."""
+        message = {"dir": plan.container_dir, "cgroups": cgroup_dirs, "console": console is not None,
+                   "netns": loopback_netns >= 0}
+        fds = [console.fileno()] if console is not None else list(stdio)
+        if loopback_netns >= 0:
+            fds.append(loopback_netns)
+        import json
+
+        try:
+            socket.send_fds(self.go, [json.dumps(message).encode()], fds)
+        except OSError:
+            self.discard()
+            return 0
+        self.go.close()
+        return self.pid
+
+    def discard(self) -> None:
+        """Let it go (EOF) and reap it."""
+        self.go.close()
+        for fd in (self.err_r, self.attached_w):
+            os.close(fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _reap(self.pid)
+
+
+def fork_candidate(warm_up: Callable[[], None] | None = None) -> Pid1Candidate | None:
+    """Fork a PID 1 ahead (see Pid1Candidate); None if it cannot be (a start then forks its own).
+    ``warm_up`` runs in the candidate while it waits: what it will do first (parsing the plan) then
+    finds its memory pages already its own."""
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    attached_r, attached_w = os.pipe2(os.O_CLOEXEC)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    try:
+        pid = _fork_pid1("")  # a PID namespace of its own: what every container gets by default
+    except (SpawnError, OSError):
+        pid = -1
+    if pid == 0:
+        _candidate(theirs, err_w, attached_r, warm_up)
+    theirs.close()
+    os.close(err_w)
+    os.close(attached_r)
+    if pid < 0:
+        ours.close()
+        os.close(err_r)
+        os.close(attached_w)
+        return None
+    return Pid1Candidate(pid, ours, err_r, attached_w)
+
+
+def _candidate(go: socket.socket, err_w: int, attached_r: int, warm_up: Callable[[], None] | None) -> None:
+    """The candidate's life: reset, wait for the container, then be its PID 1 (never returns)."""
+    try:
+        reset_inherited_signals()
+        keep = sorted((go.fileno(), err_w, attached_r))
+        # Nothing of the spare's stays open here: above all not its end of the launcher's hand-over channel,
+        # which would keep a start handed to a dead spare waiting.
+        low = 3
+        for fd in keep:
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 65536)
+        if warm_up is not None:
+            warm_up()
+        message, fds, _, _ = socket.recv_fds(go, 1 << 16, 5)
+        if not message:
+            os._exit(0)
+        import json
+
+        order = json.loads(message)
+        plan = LaunchPlan.load(order["dir"])
+    except BaseException as exc:  # noqa: BLE001 - a failure before the container's own steps
+        _report(err_w, "fork", exc)
+        os._exit(EXIT_SETUP_FAILED)
+    go.close()
+    netns = fds.pop() if order["netns"] else -1
+    console = socket.socket(fileno=fds[0]) if order["console"] else None
+    stdio = (fds[0], fds[1], fds[2]) if console is None else (0, 1, 2)
+    _child(plan, err_w, attached_r, (), order["cgroups"], stdio, console, netns, reset=False)
 
 
 def _attach(pid1: int, prepare: Callable[[int], None] | None, attach_cgroup: Callable[[int], None],

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,14 @@ def _await_spare(launcher_pid: int, supervisors: set[int]) -> int:
         time.sleep(0.01)
 
 
+def _await_candidate(spare: int) -> int:
+    """The PID 1 a spare forks ahead (its only child while it waits)."""
+    _await_waiting(spare)
+    children = _children(spare)
+    assert len(children) == 1, f"the spare {spare} has {len(children)} children, not one PID 1 forked ahead"
+    return children.pop()
+
+
 def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engine, busybox_image, unique_id):
     """The launcher forks a supervisor ahead of need while idle; the next start is served by it (not by a
     fork on demand), a new spare follows, and a spare never outlives its launcher, even a SIGKILLed one."""
@@ -211,12 +220,16 @@ def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engi
     first = _status_file(engine, spec(1).name)["supervisor_pid"]
     launcher_pid = int(Path(f"/proc/{first}/stat").read_text().rsplit(")", 1)[1].split()[1])
     spare = _await_spare(launcher_pid, {first})
+    ahead = _await_candidate(spare)
     engine.container_create(spec(2))
     engine.container_start(spec(2).name)
     assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
+    assert engine.container_inspect(spec(2).name).pid == ahead  # its PID 1 is the one the spare forked ahead
     next_spare = _await_spare(launcher_pid, {first, spare})
+    next_ahead = _await_candidate(next_spare)
     os.kill(launcher_pid, signal.SIGKILL)
     _wait_gone(next_spare)
+    _wait_gone(next_ahead)
     for n in (1, 2):
         assert engine.container_inspect(spec(n).name).status == "running"  # their supervisors carry on
     engine.container_create(spec(3))  # and the next start brings up a new launcher
@@ -285,6 +298,27 @@ def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahea
     after_host = _await_spare(launcher_pid, {first_sup, spare, next_spare})
     _await_waiting(after_host)  # its set-up, a namespace made ahead included, is done before it waits
     assert not _held_netns(after_host)
+
+
+def test_a_pid1_forked_ahead_that_a_start_cannot_use_is_discarded(engine, busybox_image, unique_id):
+    """The spare's PID 1 forked ahead has a PID namespace of its own: a container that shares the host's
+    gets a PID 1 forked for it, and the one forked ahead is killed and reaped, not left behind."""
+    spec = ContainerSpec(name=f"h1{unique_id}", image=busybox_image, command=["sleep", "1000"],
+                         network_mode="none", stop_grace_period=0.2)
+    engine.container_create(spec)
+    engine.container_start(spec.name)
+    first_sup = _status_file(engine, spec.name)["supervisor_pid"]
+    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    spare = _await_spare(launcher_pid, {first_sup})
+    ahead = _await_candidate(spare)
+    host_pid = replace(spec, name=f"h2{unique_id}", pid_mode="host")
+    engine.container_create(host_pid)
+    engine.container_start(host_pid.name)
+    assert _status_file(engine, host_pid.name)["supervisor_pid"] == spare
+    pid1 = engine.container_inspect(host_pid.name).pid
+    assert pid1 != ahead and not _alive(ahead)
+    assert os.stat(f"/proc/{pid1}/ns/pid").st_ino == os.stat("/proc/self/ns/pid").st_ino
+    assert _children(spare) == {pid1}
 
 
 def _await_waiting(pid: int) -> None:
