@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks._teardown import bench_dir
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -56,7 +58,7 @@ def main() -> int:
     from tests.support.images import ensure_debian_rootfs
 
     rootfs = ensure_debian_rootfs()
-    work = Path(tempfile.mkdtemp(prefix="hoist-bench-images-"))
+    work = Path(tempfile.mkdtemp(prefix="hoist-bench-images-", dir=bench_dir()))  # not /tmp: benchmarks/_teardown.py
     try:
         cache_root = cached_store(rootfs, "debian:bookworm-slim")
         cached = ImageStore(cache_root)

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks._teardown import bench_dir
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
@@ -104,7 +106,7 @@ def main() -> int:
     from tests.support.image_store import cached_store, link_into
     from tests.support.images import ensure_debian_rootfs
 
-    base = Path(tempfile.mkdtemp(prefix="hoist-bench-watch-"))
+    base = Path(tempfile.mkdtemp(prefix="hoist-bench-watch-", dir=bench_dir()))  # not /tmp: benchmarks/_teardown.py
     root, workdir = base / "root", base / "proj"
     root.mkdir()
     workdir.mkdir()

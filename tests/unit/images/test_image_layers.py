@@ -131,6 +131,41 @@ def test_whiteouts_become_overlay_whiteouts(tmp_path: Path) -> None:
     assert not (dest / ".wh..wh.plnk").exists()
 
 
+_MODES = (0o666, 0o644, 0o600, 0o000, 0o4755, 0o2750, 0o1777, 0o777)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_regular_files_get_their_mode_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """Files created with their final mode (no chmod) must not lose bits to the umask, nor keep set-id bits
+    that a later chown would clear."""
+    old = os.umask(umask)
+    try:
+        dest = unpack(tmp_path, [Entry(f"f{mode:o}", data=b"x", mode=mode) for mode in _MODES])
+    finally:
+        os.umask(old)
+    assert {mode: stat.S_IMODE(os.lstat(dest / f"f{mode:o}").st_mode) for mode in _MODES} == \
+        {mode: mode for mode in _MODES}
+
+
+@needs_root
+def test_regular_file_owners_under_a_set_gid_destination(tmp_path: Path) -> None:
+    """A new file under a set-gid directory takes that directory's group: a member owned by root:root
+    must still end up root:root (its chown is skipped only where a new file is ours already)."""
+    dest = tmp_path / "diff"
+    dest.mkdir()
+    os.chown(dest, 0, 4242)
+    os.chmod(dest, 0o2755)
+    layers.unpack(io.BytesIO(make_tar([
+        Entry("root-owned", data=b"x", mode=0o644),
+        Entry("sub/root-owned", data=b"x", mode=0o644),
+        Entry("app-owned", data=b"x", uid=1000, gid=100, mode=0o4755),
+    ])), dest)
+    owners = {name: (os.lstat(dest / name).st_uid, os.lstat(dest / name).st_gid)
+              for name in ("root-owned", "sub/root-owned", "app-owned")}
+    assert owners == {"root-owned": (0, 0), "sub/root-owned": (0, 0), "app-owned": (1000, 100)}
+    assert stat.S_IMODE(os.lstat(dest / "app-owned").st_mode) == 0o4755
+
+
 @needs_root
 def test_ownership_devices_xattrs(tmp_path: Path) -> None:
     dest = unpack(tmp_path, [
