@@ -300,6 +300,29 @@ def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahea
     assert not _held_netns(after_host)
 
 
+def test_a_start_whose_pid1_forked_ahead_was_killed_forks_one(engine, busybox_image, unique_id):
+    """SIGKILL of the PID 1 a spare forked ahead, while it waits: the next start gets a PID 1 forked for it
+    and runs; the dead one is reaped."""
+    def spec(n: int) -> ContainerSpec:
+        return ContainerSpec(name=f"k{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
+                             network_mode="none", stop_grace_period=0.2)
+
+    engine.container_create(spec(1))
+    engine.container_start(spec(1).name)
+    first_sup = _status_file(engine, spec(1).name)["supervisor_pid"]
+    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    spare = _await_spare(launcher_pid, {first_sup})
+    ahead = _await_candidate(spare)
+    os.kill(ahead, signal.SIGKILL)
+    engine.container_create(spec(2))
+    engine.container_start(spec(2).name)
+    assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
+    state = engine.container_inspect(spec(2).name)
+    assert state.status == "running" and state.pid != ahead
+    assert _children(spare) == {state.pid}  # the dead one was reaped, not left a zombie
+    assert os.stat(f"/proc/{state.pid}/ns/pid").st_ino != os.stat("/proc/self/ns/pid").st_ino
+
+
 def test_a_pid1_forked_ahead_that_a_start_cannot_use_is_discarded(engine, busybox_image, unique_id):
     """The spare's PID 1 forked ahead has a PID namespace of its own: a container that shares the host's
     gets a PID 1 forked for it, and the one forked ahead is killed and reaped, not left behind."""
