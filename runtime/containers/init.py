@@ -4,15 +4,16 @@
 supervisor unshares CLONE_NEWPID, which applies to its next child only, forks, and goes back to its own
 namespace for children to come); PID 1 enters or unshares the other namespaces, runs the init steps and
 execs the user's command. A spare supervisor forks that PID 1 ahead, before it knows its container
-(``Pid1Candidate``): the start then hands it the container and goes on as if it had just forked it. The supervisor writes PID 1's host pid into the container's cgroups while PID 1
-mounts its root filesystem (runc's model: the first write to a cgroup.procs file waits out an RCU grace
-period, ~10 ms, which the mounts hide). The supervisor may also make the cgroup directories then
-(``prepare``): PID 1 waits on a sync pipe for "your cgroups exist" before it bind-mounts them, and for
-"you are in your cgroup" before it unshares the cgroup namespace (so the namespace's root is the
-container's cgroup) and before it drops privileges and execs: no user code ever runs outside the cgroup,
-and if the supervisor fails or dies, PID 1 sees EOF and exits. Setup errors travel back over a
-close-on-exec pipe: EOF without data means the exec succeeded. Everything used after pivot_root must be imported before it (the host's modules are out of
-reach then).
+(``Pid1Candidate``): the start then hands it the container and goes on as if it had just forked it. The
+supervisor writes PID 1's host pid into the container's cgroups while PID 1 mounts its root filesystem
+(runc's model: the first write to a cgroup.procs file waits out an RCU grace period, ~10 ms, which the
+mounts hide). The supervisor may also make the cgroup directories then (``prepare``): PID 1 waits on a sync
+pipe for "your cgroups exist" before it bind-mounts them, and for "you are in your cgroup" before it
+unshares the cgroup namespace (so the namespace's root is the container's cgroup) and before it drops
+privileges and execs: no user code ever runs outside the cgroup, and if the supervisor fails or dies, PID 1
+sees EOF and exits. Setup errors travel back over a close-on-exec pipe: EOF without data means the exec
+succeeded. Everything used after pivot_root must be imported before it (the host's modules are out of reach
+then).
 """
 
 from __future__ import annotations
