@@ -56,6 +56,22 @@ def idle_exit() -> float:
         return float(os.environ.get("HOIST_LAUNCHER_IDLE", DEFAULT_IDLE_EXIT))
     except ValueError:
         return DEFAULT_IDLE_EXIT
+
+
+DEFAULT_PID1_AHEAD_AGE = 1.0
+
+
+def pid1_ahead_age() -> float:
+    """Seconds a spare keeps the PID 1 it forked ahead (HOIST_PID1_AHEAD_AGE; tests make it long). A PID 1
+    shows the time it was forked as its start (``ps``, /proc/<pid>/stat), so one that waited long would
+    look older than its container; past this age the spare lets it go and the next start forks its own
+    (an idle launcher's next start is not the one in a hurry)."""
+    try:
+        return float(os.environ.get("HOIST_PID1_AHEAD_AGE", DEFAULT_PID1_AHEAD_AGE))
+    except ValueError:
+        return DEFAULT_PID1_AHEAD_AGE
+
+
 CONNECT_TIMEOUT = 10.0
 
 
@@ -132,7 +148,7 @@ def _spawn_server(root: Path) -> None:
             f"serve({str(root)!r}, {code_tag()!r})")  # the client's tag: where it waits for the server
     argv = [sys.executable, "-S", "-c", code]
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOIST_ROOT": str(root),
-           "HOIST_LAUNCHER_IDLE": str(idle_exit())}
+           "HOIST_LAUNCHER_IDLE": str(idle_exit()), "HOIST_PID1_AHEAD_AGE": str(pid1_ahead_age())}
     pid = os.fork()
     if pid == 0:
         try:
@@ -287,7 +303,7 @@ def _run_spare(channel: socket.socket, root: Path, supervisor: object, loopback_
     supervisor.fault_in_records()  # type: ignore[attr-defined]
     supervisor.fork_pid1_ahead(process)  # type: ignore[attr-defined]
     try:
-        message, fds, _, _ = socket.recv_fds(channel, 256, 1)
+        message, fds = _await_start(channel, process)
     except OSError:
         message, fds = b"", []
     finally:
@@ -298,6 +314,22 @@ def _run_spare(channel: socket.socket, root: Path, supervisor: object, loopback_
         process.take_candidate(False)  # dismissed: its PID 1 ahead goes too
         return 0
     return _supervise(socket.socket(fileno=fds[0]), root, message.decode(), supervisor, process)
+
+
+def _await_start(channel: socket.socket, process: object) -> tuple[bytes, list[int]]:
+    """The launcher's hand-over (a container id and the client's connection); the PID 1 forked ahead goes
+    once it is older than ``pid1_ahead_age()``."""
+    if process.candidate is not None:  # type: ignore[attr-defined]
+        channel.settimeout(pid1_ahead_age())
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 256, 1)
+            return message, fds
+        except TimeoutError:
+            process.take_candidate(False)  # type: ignore[attr-defined]
+        finally:
+            channel.settimeout(None)
+    message, fds, _, _ = socket.recv_fds(channel, 256, 1)
+    return message, fds
 
 
 def _supervise(conn: socket.socket, root: Path, container_id: str, supervisor: object,
