@@ -169,7 +169,7 @@ def test_changed_runtime_code_gets_its_own_launcher(engine, busybox_image, uniqu
     new_socket = launcher.socket_path(engine.root)
     assert new_socket != old_socket and new_socket.exists() and old_socket.exists()
     sups = {_status_file(fresh, spec(n).name)["supervisor_pid"] for n in (1, 2)}
-    parents = {int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]) for p in sups}
+    parents = {_parent(Path(f"/proc/{p}/stat").read_text()) for p in sups}
     assert len(parents) == 2  # two launchers, one per code tag
     for n in (1, 2):
         assert fresh.container_inspect(spec(n).name).status == "running"
@@ -188,9 +188,14 @@ def _children(pid: int) -> set[int]:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            if _parent(stat) == pid:
                 found.add(int(entry))
     return found
+
+
+def _parent(stat: str) -> int:
+    """The parent pid in the text of a /proc/<pid>/stat."""
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def _await_spare(launcher_pid: int, supervisors: set[int]) -> int:
@@ -203,6 +208,16 @@ def _await_spare(launcher_pid: int, supervisors: set[int]) -> int:
         time.sleep(0.01)
 
 
+def _await_waiting(pid: int) -> None:
+    """Until ``pid`` is blocked waiting for its start (a spare: recvmsg, or poll before it while it keeps a
+    PID 1 forked ahead; x86-64 and arm64 numbers)."""
+    waits = {"x86_64": ("47", "7", "271"), "aarch64": ("212", "73")}.get(os.uname().machine, ("47", "7", "271"))
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/syscall").read_text().split()[0] not in waits:
+        assert time.monotonic() < deadline, f"the spare {pid} never came to wait for a start"
+        time.sleep(0.01)
+
+
 def _await_candidate(spare: int) -> int:
     """The PID 1 a spare forks ahead (its only child while it waits)."""
     _await_waiting(spare)
@@ -211,33 +226,49 @@ def _await_candidate(spare: int) -> int:
     return children.pop()
 
 
-def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engine, busybox_image, unique_id):
-    """The launcher forks a supervisor ahead of need while idle; the next start is served by it (not by a
-    fork on demand), a new spare follows, and a spare never outlives its launcher, even a SIGKILLed one."""
-    def spec(n: int) -> ContainerSpec:
-        return ContainerSpec(name=f"s{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
-                             network_mode="none", stop_grace_period=0.2)
+def _start(engine: Engine, spec: ContainerSpec) -> int:
+    """Create and start ``spec``; its PID 1."""
+    engine.container_create(spec)
+    engine.container_start(spec.name)
+    return engine.container_inspect(spec.name).pid
 
-    engine.container_create(spec(1))
-    engine.container_start(spec(1).name)
-    first = _status_file(engine, spec(1).name)["supervisor_pid"]
-    launcher_pid = int(Path(f"/proc/{first}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    spare = _await_spare(launcher_pid, {first})
+
+def _supervisor(engine: Engine, spec: ContainerSpec) -> int:
+    return int(_status_file(engine, spec.name)["supervisor_pid"])
+
+
+def _start_then_spare(engine: Engine, spec: ContainerSpec) -> tuple[int, int, int]:
+    """Start ``spec``, then wait for the spare supervisor its launcher forks once idle: (the container's
+    supervisor, the launcher, the spare)."""
+    _start(engine, spec)
+    supervisor = _supervisor(engine, spec)
+    launcher_pid = _parent(Path(f"/proc/{supervisor}/stat").read_text())
+    return supervisor, launcher_pid, _await_spare(launcher_pid, {supervisor})
+
+
+def _numbered(spec: ContainerSpec, n: int, **changes: object) -> ContainerSpec:
+    return replace(spec, name=f"{spec.name}-{n}", **changes)  # type: ignore[arg-type]
+
+
+def test_a_spare_supervisor_takes_the_next_start_and_goes_with_its_launcher(engine, sleeper):
+    """The launcher forks a supervisor ahead of need while idle; the next start is served by it (not by a
+    fork on demand), with the PID 1 it forked ahead; a new spare follows, and a spare (and its PID 1 ahead)
+    never outlives its launcher, even a SIGKILLed one."""
+    first, launcher_pid, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     ahead = _await_candidate(spare)
-    engine.container_create(spec(2))
-    engine.container_start(spec(2).name)
-    assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
-    assert engine.container_inspect(spec(2).name).pid == ahead  # its PID 1 is the one the spare forked ahead
+    second = _numbered(sleeper, 2)
+    assert _start(engine, second) == ahead  # its PID 1 is the one the spare forked ahead
+    assert _supervisor(engine, second) == spare
     next_spare = _await_spare(launcher_pid, {first, spare})
     next_ahead = _await_candidate(next_spare)
     os.kill(launcher_pid, signal.SIGKILL)
     _wait_gone(next_spare)
     _wait_gone(next_ahead)
     for n in (1, 2):
-        assert engine.container_inspect(spec(n).name).status == "running"  # their supervisors carry on
-    engine.container_create(spec(3))  # and the next start brings up a new launcher
-    engine.container_start(spec(3).name)
-    assert engine.container_inspect(spec(3).name).status == "running"
+        assert engine.container_inspect(_numbered(sleeper, n).name).status == "running"  # supervisors go on
+    third = _numbered(sleeper, 3)
+    _start(engine, third)  # and the next start brings up a new launcher
+    assert engine.container_inspect(third.name).status == "running"
 
 
 def _held_netns(pid: int) -> set[int]:
@@ -262,31 +293,21 @@ def _await_held_netns(pid: int) -> int:
     return held.pop()
 
 
-def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahead(engine, busybox_image,
-                                                                                  unique_id):
+def _netns_of(pid: int) -> int:
+    return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+
+def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahead(engine, sleeper):
     """After a start of a container without a network, the next spare makes such a container's network
     namespace (loopback up) while it waits: the next one joins exactly that namespace, a fresh one of its
     own, and nobody else keeps it. After a start with the host network, the spare makes none."""
-    def start(n: int, network: str) -> int:
-        spec = ContainerSpec(name=f"n{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
-                             network_mode=network, stop_grace_period=0.2)
-        engine.container_create(spec)
-        engine.container_start(spec.name)
-        return engine.container_inspect(spec.name).pid
-
-    def netns_of(pid: int) -> int:
-        return os.stat(f"/proc/{pid}/ns/net").st_ino
-
-    first = start(1, "none")
-    first_sup = _status_file(engine, f"n1{unique_id}")["supervisor_pid"]
-    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    spare = _await_spare(launcher_pid, {first_sup})
+    first_sup, launcher_pid, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     made = _await_held_netns(spare)
-    assert made not in (netns_of(os.getpid()), netns_of(first))
+    assert made not in (_netns_of(os.getpid()), _netns_of(engine.container_inspect(_numbered(sleeper, 1).name).pid))
 
-    second = start(2, "none")
-    assert _status_file(engine, f"n2{unique_id}")["supervisor_pid"] == spare
-    assert netns_of(second) == made
+    second = _start(engine, _numbered(sleeper, 2))
+    assert _supervisor(engine, _numbered(sleeper, 2)) == spare
+    assert _netns_of(second) == made
     assert not _held_netns(spare)  # the supervisor let its copy go: the container's PID 1 alone holds it
     sysfs = Path(f"/proc/{second}/root/sys/class/net")  # the container's /sys shows its own namespace
     assert sorted(os.listdir(sysfs)) == ["lo"]
@@ -294,53 +315,34 @@ def test_a_spare_makes_the_network_namespace_of_a_container_without_network_ahea
 
     next_spare = _await_spare(launcher_pid, {first_sup, spare})
     _await_held_netns(next_spare)  # made after the second start; the third does not want it
-    third = start(3, "host")
-    assert _status_file(engine, f"n3{unique_id}")["supervisor_pid"] == next_spare
-    assert netns_of(third) == netns_of(os.getpid())
+    third = _start(engine, _numbered(sleeper, 3, network_mode="host"))
+    assert _supervisor(engine, _numbered(sleeper, 3)) == next_spare
+    assert _netns_of(third) == _netns_of(os.getpid())
     assert not _held_netns(next_spare)
     after_host = _await_spare(launcher_pid, {first_sup, spare, next_spare})
     _await_waiting(after_host)  # its set-up, a namespace made ahead included, is done before it waits
     assert not _held_netns(after_host)
 
 
-def test_a_start_whose_pid1_forked_ahead_was_killed_forks_one(engine, busybox_image, unique_id):
+def test_a_start_whose_pid1_forked_ahead_was_killed_forks_one(engine, sleeper):
     """SIGKILL of the PID 1 a spare forked ahead, while it waits: the next start gets a PID 1 forked for it
     and runs; the dead one is reaped."""
-    def spec(n: int) -> ContainerSpec:
-        return ContainerSpec(name=f"k{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
-                             network_mode="none", stop_grace_period=0.2)
-
-    engine.container_create(spec(1))
-    engine.container_start(spec(1).name)
-    first_sup = _status_file(engine, spec(1).name)["supervisor_pid"]
-    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    spare = _await_spare(launcher_pid, {first_sup})
+    _, _, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     ahead = _await_candidate(spare)
     os.kill(ahead, signal.SIGKILL)
-    engine.container_create(spec(2))
-    engine.container_start(spec(2).name)
-    assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
-    state = engine.container_inspect(spec(2).name)
-    assert state.status == "running" and state.pid != ahead
-    assert _children(spare) == {state.pid}  # the dead one was reaped, not left a zombie
-    assert os.stat(f"/proc/{state.pid}/ns/pid").st_ino != os.stat("/proc/self/ns/pid").st_ino
+    second = _numbered(sleeper, 2)
+    pid1 = _start(engine, second)
+    assert _supervisor(engine, second) == spare
+    assert engine.container_inspect(second.name).status == "running" and pid1 != ahead
+    assert _children(spare) == {pid1}  # the dead one was reaped, not left a zombie
+    assert os.stat(f"/proc/{pid1}/ns/pid").st_ino != os.stat("/proc/self/ns/pid").st_ino
 
 
-def test_a_pid1_forked_ahead_is_let_go_once_it_is_older_than_its_age(engine, busybox_image, unique_id,
-                                                                      monkeypatch):
+def test_a_pid1_forked_ahead_is_let_go_once_it_is_older_than_its_age(engine, sleeper, monkeypatch):
     """A PID 1 shows its fork time as its start: the one forked ahead is reaped after HOIST_PID1_AHEAD_AGE
     seconds, and the next start forks a PID 1 of its own (its start time is the start's, not older)."""
     monkeypatch.setenv("HOIST_PID1_AHEAD_AGE", "0.3")
-
-    def spec(n: int) -> ContainerSpec:
-        return ContainerSpec(name=f"g{n}{unique_id}", image=busybox_image, command=["sleep", "1000"],
-                             network_mode="none", stop_grace_period=0.2)
-
-    engine.container_create(spec(1))
-    engine.container_start(spec(1).name)
-    first_sup = _status_file(engine, spec(1).name)["supervisor_pid"]
-    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    spare = _await_spare(launcher_pid, {first_sup})
+    _, _, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     deadline = time.monotonic() + 10
     ahead = None
     while (children := _children(spare)) or ahead is None:
@@ -348,43 +350,26 @@ def test_a_pid1_forked_ahead_is_let_go_once_it_is_older_than_its_age(engine, bus
         assert time.monotonic() < deadline, "the PID 1 forked ahead outlived its age"
         time.sleep(0.02)
     assert ahead is not None and not _alive(ahead)
-    engine.container_create(spec(2))
+    second = _numbered(sleeper, 2)
+    engine.container_create(second)
     ticks = os.sysconf("SC_CLK_TCK")
     before = int(time.clock_gettime(time.CLOCK_BOOTTIME) * ticks)  # what /proc/<pid>/stat counts start from
-    engine.container_start(spec(2).name)
-    state = engine.container_inspect(spec(2).name)
-    assert _status_file(engine, spec(2).name)["supervisor_pid"] == spare
+    engine.container_start(second.name)
+    state = engine.container_inspect(second.name)
+    assert _supervisor(engine, second) == spare
     assert state.status == "running" and state.pid != ahead
     started = sc.process_start_time(state.pid)
     assert started is not None and started >= before - 1  # one tick of rounding; the one ahead was 30 older
 
 
-def test_a_pid1_forked_ahead_that_a_start_cannot_use_is_discarded(engine, busybox_image, unique_id):
+def test_a_pid1_forked_ahead_that_a_start_cannot_use_is_discarded(engine, sleeper):
     """The spare's PID 1 forked ahead has a PID namespace of its own: a container that shares the host's
     gets a PID 1 forked for it, and the one forked ahead is killed and reaped, not left behind."""
-    spec = ContainerSpec(name=f"h1{unique_id}", image=busybox_image, command=["sleep", "1000"],
-                         network_mode="none", stop_grace_period=0.2)
-    engine.container_create(spec)
-    engine.container_start(spec.name)
-    first_sup = _status_file(engine, spec.name)["supervisor_pid"]
-    launcher_pid = int(Path(f"/proc/{first_sup}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    spare = _await_spare(launcher_pid, {first_sup})
+    _, _, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     ahead = _await_candidate(spare)
-    host_pid = replace(spec, name=f"h2{unique_id}", pid_mode="host")
-    engine.container_create(host_pid)
-    engine.container_start(host_pid.name)
-    assert _status_file(engine, host_pid.name)["supervisor_pid"] == spare
-    pid1 = engine.container_inspect(host_pid.name).pid
+    host_pid = _numbered(sleeper, 2, pid_mode="host")
+    pid1 = _start(engine, host_pid)
+    assert _supervisor(engine, host_pid) == spare
     assert pid1 != ahead and not _alive(ahead)
     assert os.stat(f"/proc/{pid1}/ns/pid").st_ino == os.stat("/proc/self/ns/pid").st_ino
     assert _children(spare) == {pid1}
-
-
-def _await_waiting(pid: int) -> None:
-    """Until ``pid`` is blocked waiting for its start (a spare: recvmsg, or poll before it while it keeps a
-    PID 1 forked ahead; x86-64 and arm64 numbers)."""
-    waits = {"x86_64": ("47", "7", "271"), "aarch64": ("212", "73")}.get(os.uname().machine, ("47", "7", "271"))
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}/syscall").read_text().split()[0] not in waits:
-        assert time.monotonic() < deadline, f"the spare {pid} never came to wait for a start"
-        time.sleep(0.01)
