@@ -10,7 +10,9 @@ destinations each time:
 - the same ``pull_image`` in-process (the library cost without interpreter start-up);
 - the registry client alone: manifest, config and layers downloaded and digest-verified into files, three
   at a time, no unpacking (the work skopeo does);
-- ``skopeo copy docker://... oci:DIR`` (the reference: download and verify; it does not unpack layers).
+- ``skopeo copy docker://... oci:DIR`` (the reference: download and verify; it does not unpack layers);
+- the same ``skopeo copy`` followed by GNU ``tar -x`` of every layer blob, all at once (a like-for-like
+  reference: what hoist's pull does, by two compiled tools; tar does not turn whiteouts into overlay ones).
 
 Prints medians and the ratio hoist-CLI / skopeo (target: <= 1.0); the CPU time (user + system, all
 threads) of the hoist CLI process and of skopeo, which a loaded machine inflates less than wall time; the
@@ -103,8 +105,40 @@ def _fetch_only(root: Path, ref: str, dest: Path) -> None:
     client.close()
 
 
+def _untar_layers(layout: Path, dest: Path) -> None:
+    """``tar -x`` every layer of the one image in the OCI layout ``layout`` into ``dest/<n>``, all at once."""
+    import json
+
+    def blob(digest: str) -> Path:
+        return layout / "blobs" / "sha256" / digest.split(":", 1)[1]
+
+    index = json.loads((layout / "index.json").read_text())
+    manifest = json.loads(blob(index["manifests"][0]["digest"]).read_bytes())
+    procs = []
+    for n, layer in enumerate(manifest["layers"]):
+        target = dest / str(n)
+        target.mkdir(parents=True)
+        kind = "--zstd" if "zstd" in layer["mediaType"] else "-z" if "gzip" in layer["mediaType"] else None
+        argv = ["tar", "-x", *([kind] if kind else []), "-f", str(blob(layer["digest"])), "-C", str(target)]
+        procs.append(subprocess.Popen(argv))
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError(f"tar failed: {proc.args!r}")
+
+
+def _synced_time(run: Callable[[], object]) -> float:
+    """The wall time of ``run``, with nothing of the rows before it left to write back: on a journaled ext4
+    (scripts/bench-fs.sh) a row's fsync writes back what the previous rows left dirty (on the loop device
+    of bench-fs.sh, all of it), so each row would pay for the one before it. hoist fsyncs its metadata,
+    skopeo every blob."""
+    os.sync()
+    return _time(run)
+
+
 def _time_child(run: Callable[[], object]) -> tuple[float, float]:
-    """The wall time of ``run`` and the user + system CPU time of the child processes it waits for."""
+    """The wall time of ``run`` (``_synced_time``) and the user + system CPU time of the child processes it
+    waits for."""
+    os.sync()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = _time(run)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -186,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPATH"] = str(PROJECT_DIR)
         subprocess.run([sys.executable, "-m", "compose.cli.main", "--root", str(work / "warm-up"), "image", "pull",
                         "-q", ref], check=True, capture_output=True, env=env, cwd=PROJECT_DIR)
-        cli, lib, fetch, skopeo, create = [], [], [], [], []
+        cli, lib, fetch, skopeo, create, skopeo_tar = [], [], [], [], [], []
         cli_cpu, skopeo_cpu, phases = [], [], []
         for run in range(args.runs):
             dest = work / f"run{run}"
@@ -202,15 +236,23 @@ def main(argv: list[str] | None = None) -> int:
             wall, cpu = _time_child(cli_pull)
             cli.append(wall)
             cli_cpu.append(cpu)
-            lib.append(_time(lambda dest=dest: pull_image(ImageStore(dest / "lib"), ref)))
-            fetch.append(_time(lambda dest=dest: _fetch_only(dest / "fetch-root", ref, dest / "fetch")))
+            lib.append(_synced_time(lambda dest=dest: pull_image(ImageStore(dest / "lib"), ref)))
+            fetch.append(_synced_time(lambda dest=dest: _fetch_only(dest / "fetch-root", ref, dest / "fetch")))
             wall, cpu = _time_child(skopeo_copy)
             skopeo.append(wall)
             skopeo_cpu.append(cpu)
-            create.append(_time(lambda dest=dest: _create_files(dest / "calibration", files)))
+
+            def skopeo_and_tar(dest: Path = dest) -> None:
+                subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}",
+                                f"oci:{dest / 'oci-tar'}:app"], check=True, capture_output=True)
+                _untar_layers(dest / "oci-tar", dest / "untarred")
+
+            skopeo_tar.append(_synced_time(skopeo_and_tar))
+            create.append(_synced_time(lambda dest=dest: _create_files(dest / "calibration", files)))
         # The phases come from pulls of their own, after the timed rows (one more pull between them would
         # slow the runs after it: more files created and more dirty pages written back).
         for run in range(args.runs):
+            os.sync()
             phases.append(_pull_phases(pull_image, ImageStore(work / f"run{run}" / "phases"), ref))
         m_cli, m_lib, m_fetch, m_sk, m_create = (statistics.median(x) for x in (cli, lib, fetch, skopeo, create))
         print(f"hoist image pull (CLI process): median {m_cli * 1000:8.1f} ms")
@@ -220,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio hoist CLI / skopeo: {m_cli / m_sk:.2f}  (in-process / skopeo: {m_lib / m_sk:.2f}; "
               "target <= 1.0; hoist also unpacks every layer, skopeo does not)")
         print(f"ratio fetch+verify / skopeo (the same work): {m_fetch / m_sk:.2f}")
+        m_sk_tar = statistics.median(skopeo_tar)
+        print(f"skopeo copy + tar -x of every layer (like for like): median {m_sk_tar * 1000:.1f} ms; ratio "
+              f"hoist CLI / that {m_cli / m_sk_tar:.2f}, in-process / that {m_lib / m_sk_tar:.2f}")
         c_cli, c_sk = statistics.median(cli_cpu), statistics.median(skopeo_cpu)
         print(f"CPU (user+sys, all threads): hoist CLI median {c_cli * 1000:.1f} ms, skopeo median "
               f"{c_sk * 1000:.1f} ms, ratio {c_cli / c_sk:.2f}")
