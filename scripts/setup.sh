@@ -10,7 +10,7 @@ SYSTEM_PACKAGES=(
   busybox-static debootstrap
   docker-registry apache2-utils
   crun runc
-  skopeo
+  skopeo zstd
   python3-venv ca-certificates curl
 )
 
