@@ -284,8 +284,10 @@ class Supervisor:
                 self.stdin_eof = False
             stdio = (stdin, out_w, err_w)
             streams = {out_r: "stdout", err_r: "stderr"}
-        netns = self.process.take_loopback_netns(first and self.plan.network == "none") if self.process else -1
-        candidate = self.process.take_candidate(first and not self.plan.pid_ns) if self.process else None
+        process = self.process
+        assert process is not None  # run() made it before the first start
+        netns = process.take_loopback_netns(first and self.plan.network == "none")
+        candidate = process.take_candidate(first and not self.plan.pid_ns)
         try:
             cg_dirs = {k: str(v) for k, v in self.cgroups.dirs().items()}
             attach = self._limit_and_attach if first else self.cgroups.attach

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import _signal
 import fcntl
+import json
 import os
 import resource
 import signal
@@ -260,8 +261,6 @@ class Pid1Candidate:
         fds = [console.fileno()] if console is not None else list(stdio)
         if loopback_netns >= 0:
             fds.append(loopback_netns)
-        import json
-
         try:
             socket.send_fds(self.go, [json.dumps(message).encode()], fds)
         except OSError:
@@ -310,21 +309,14 @@ def _candidate(go: socket.socket, err_w: int, attached_r: int, warm_up: Callable
     """The candidate's life: reset, wait for the container, then be its PID 1 (never returns)."""
     try:
         reset_inherited_signals()
-        keep = sorted((go.fileno(), err_w, attached_r))
         # Nothing of the spare's stays open here: above all not its end of the launcher's hand-over channel,
         # which would keep a start handed to a dead spare waiting.
-        low = 3
-        for fd in keep:
-            os.closerange(low, fd)
-            low = fd + 1
-        os.closerange(low, 65536)
+        _close_fds(go.fileno(), err_w, attached_r)
         if warm_up is not None:
             warm_up()
         message, fds, _, _ = socket.recv_fds(go, 1 << 16, 5)
         if not message:
             os._exit(0)
-        import json
-
         order = json.loads(message)
         plan = LaunchPlan.load(order["dir"])
     except BaseException as exc:  # noqa: BLE001 - a failure before the container's own steps
@@ -505,12 +497,16 @@ def make_console(rootfs: str, console: socket.socket, size: Sequence[int] | None
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _close_fds(keep: int) -> None:
-    """Nothing of the supervisor's reaches the user's program (CVE-2024-21626 class)."""
+def _close_fds(*keep: int) -> None:
+    """Every fd from 3 up but ``keep``: nothing of the supervisor's reaches the user's program (CVE-2024-21626
+    class), nor a PID 1 forked ahead (``_candidate``)."""
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     limit = 65536 if limit == resource.RLIM_INFINITY or limit > 65536 else limit
-    os.closerange(3, keep)
-    os.closerange(keep + 1, limit)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, limit)
 
 
 def _exec(plan: LaunchPlan, err_w: int) -> None:
