@@ -330,6 +330,9 @@ def test_a_start_whose_pid1_forked_ahead_was_killed_forks_one(engine, sleeper):
     _, _, spare = _start_then_spare(engine, _numbered(sleeper, 1))
     ahead = _await_candidate(spare)
     os.kill(ahead, signal.SIGKILL)
+    # Dead, not dying: a PID 1 killed while a start is handing it its container fails that start, as one
+    # killed just after a fork would.
+    _wait_gone(ahead)
     second = _numbered(sleeper, 2)
     pid1 = _start(engine, second)
     assert _supervisor(engine, second) == spare
